@@ -1,0 +1,142 @@
+"""Value types shared by the engine, the worker and the CLI. Frozen: results are facts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CheckStatus = Literal["pass", "warn", "fail"]
+ItemStatus = Literal["correct", "incorrect", "unscored"]
+# How an item is scored; the dataset decides, never the bundle.
+ScoringMethod = Literal["letter_match", "numeric_match", "exact_match", "llm_judge"]
+
+
+@dataclass(frozen=True)
+class DatasetItem:
+    id: str
+    prompt: str
+    reference: str | None  # None when the version keeps its references private and we lack them
+    domain: str
+    method: ScoringMethod
+    params: Mapping[str, Any] = field(default_factory=dict)  # options, tolerance, rubric ...
+
+
+@dataclass(frozen=True)
+class Dataset:
+    slug: str
+    version: str
+    sha256: str  # of the canonical JSONL file
+    items: tuple[DatasetItem, ...]
+
+    def ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation check's outcome. ``fail`` rejects; ``warn`` holds for staff review."""
+
+    code: str
+    status: CheckStatus
+    message: str
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "status": self.status,
+            "message": self.message,
+            "file": self.file,
+            "row": self.row,
+            "field": self.field,
+        }
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    status: ItemStatus
+    extracted: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    query_id: str
+    domain: str
+    method: str
+    status: ItemStatus
+    extracted: str | None
+    reason: str
+    energy_j: float | None
+    latency_s: float
+    ttft_s: float | None
+    output_tokens: int | None
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class DomainMetrics:
+    n_queries: int
+    n_scored: int
+    accuracy: float | None
+    mean_energy_j: float | None
+    mean_power_w: float | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    n_queries: int
+    n_scored: int
+    n_correct: int
+    accuracy: float
+    accuracy_ci: Interval
+    mean_power_w: float  # mean over queries of E_q / t_q
+    mean_energy_j: float  # mean over queries of E_q
+    ipw: float  # accuracy / mean_power_w
+    ipw_ci: Interval
+    ipj: float  # accuracy / mean_energy_j
+    ipj_ci: Interval
+    total_energy_j: float
+    energy_per_1k_output_tokens_j: float | None
+    throughput_tok_s: float | None  # total output tokens / total latency
+    ttft_p50_s: float | None
+    ttft_p95_s: float | None
+    latency_p50_s: float
+    latency_p95_s: float
+    per_domain: Mapping[str, DomainMetrics]
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    bundle_sha256: str  # of the whole bundle file as uploaded
+    run_id: str
+    key_fingerprint: str
+    manifest: Mapping[str, Any]  # the validated manifest (from verified bytes only)
+    member_sha256: Mapping[str, str]  # member name -> sha256 hex, from the verified statement
+    challenge: str | None
+    has_trace: bool
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    bundle: BundleInfo
+    metrics: Metrics
+    items: tuple[ItemResult, ...]
+    checks: tuple[Check, ...]
+    scorer_version: str
+    claimed_accuracy: float | None
+    # Visible labels for the board: "no-trace", "no-challenge", "provisional",
+    # "unscored-items", "accuracy-claim-gap", "synthetic" ...
+    labels: tuple[str, ...]
+
+    @property
+    def warned(self) -> bool:
+        return any(check.status == "warn" for check in self.checks)
