@@ -74,6 +74,7 @@ class ItemResult:
     latency_s: float
     ttft_s: float | None
     output_tokens: int | None
+    response: str = ""  # the model's response text, kept for the board's per-query drill-down
 
 
 @dataclass(frozen=True)

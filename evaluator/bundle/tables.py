@@ -1,0 +1,246 @@
+"""The two Parquet members: their columns, and bounded-memory readers.
+
+Columns are looked up by name (order and extra columns do not matter) and read in row batches so
+that memory stays proportional to the batch, not the file. Only the few numeric columns the checks
+need are kept for every row; responses are streamed again when scoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from evaluator.errors import BundleError, register
+from evaluator.limits import DEFAULT_LIMITS, Limits
+
+QUERIES_NAME = "queries.parquet"
+TRACE_NAME = "trace.parquet"
+
+
+class Column(NamedTuple):
+    name: str
+    type: pa.DataType
+    nullable: bool
+    unit: str
+    description: str
+
+
+QUERY_COLUMNS: tuple[Column, ...] = (
+    Column("query_id", pa.string(), False, "", "the dataset item's id"),
+    Column("response", pa.string(), False, "", "the model's raw response text"),
+    Column("input_tokens", pa.int64(), True, "tokens", "prompt tokens"),
+    Column("output_tokens", pa.int64(), True, "tokens", "generated tokens (thinking included)"),
+    Column("ttft_s", pa.float64(), True, "s", "time to first token"),
+    Column("latency_s", pa.float64(), False, "s", "end-to-end query latency, > 0"),
+    Column("energy_j", pa.float64(), True, "J", "energy attributed to the query (required)"),
+    Column("power_avg_w", pa.float64(), True, "W", "mean power during the query"),
+    Column("power_max_w", pa.float64(), True, "W", "maximum power during the query"),
+    Column("power_min_w", pa.float64(), True, "W", "minimum power during the query"),
+    Column("power_median_w", pa.float64(), True, "W", "median power during the query"),
+    Column("started_at", pa.float64(), True, "s since epoch", "query start, UTC"),
+    Column("ended_at", pa.float64(), True, "s since epoch", "query end, UTC"),
+)
+TRACE_COLUMNS: tuple[Column, ...] = (
+    Column("timestamp_ns", pa.int64(), False, "ns since epoch", "sample time, UTC"),
+    Column("power_w", pa.float64(), False, "W", "instantaneous power"),
+    Column("energy_j", pa.float64(), False, "J", "cumulative energy since the meter started"),
+)
+QUERY_SCHEMA = pa.schema([pa.field(c.name, c.type, c.nullable) for c in QUERY_COLUMNS])
+TRACE_SCHEMA = pa.schema([pa.field(c.name, c.type, c.nullable) for c in TRACE_COLUMNS])
+FLOAT_QUERY_COLUMNS = tuple(c.name for c in QUERY_COLUMNS if c.name not in ("query_id", "response"))
+
+
+def _codes(prefix: str, what: str) -> dict[str, str]:
+    return {
+        "not_parquet": register(
+            f"bundle.{prefix}.not_parquet", f"{what} is not a readable Parquet file."
+        ),
+        "schema": register(
+            f"bundle.{prefix}.schema", f"{what} lacks a required column or has a wrong type."
+        ),
+        "too_many": register(f"bundle.{prefix}.too_many_rows", f"{what} has too many rows."),
+        "null": register(f"bundle.{prefix}.null_value", f"A required value in {what} is null."),
+        "non_finite": register(
+            f"bundle.{prefix}.non_finite", f"A number in {what} is NaN or infinite."
+        ),
+    }
+
+
+Q = _codes("queries", QUERIES_NAME)
+T = _codes("trace", TRACE_NAME)
+QUERIES_EMPTY = register("bundle.queries.empty", "queries.parquet has no rows.")
+RESPONSE_TOO_LONG = register(
+    "bundle.queries.response_too_long", "A response is longer than the limit."
+)
+
+_COMPATIBLE: dict[pa.DataType, tuple[pa.DataType, ...]] = {
+    pa.string(): (pa.string(), pa.large_string()),
+    pa.int64(): (pa.int64(), pa.int32(), pa.int16(), pa.int8(), pa.uint32(), pa.uint16()),
+    pa.float64(): (pa.float64(), pa.float32()),
+}
+
+
+def open_parquet(
+    path: Path, columns: tuple[Column, ...], file: str, max_rows: int, codes: dict[str, str]
+) -> pq.ParquetFile:
+    try:
+        handle = pq.ParquetFile(path)
+        schema = handle.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise BundleError(codes["not_parquet"], f"cannot read Parquet: {exc}", file=file) from exc
+    names = schema.names
+    for column in columns:
+        if column.name not in names:
+            raise BundleError(
+                codes["schema"],
+                f"missing column {column.name!r} ({column.description})",
+                file=file,
+                field=column.name,
+            )
+        if names.count(column.name) > 1:
+            raise BundleError(
+                codes["schema"], f"column {column.name!r} appears twice", file=file, field=column.name
+            )
+        actual = schema.field(column.name).type
+        if actual not in _COMPATIBLE[column.type] and not pa.types.is_null(actual):
+            raise BundleError(
+                codes["schema"],
+                f"column {column.name!r} is {actual}; expected {column.type}",
+                file=file,
+                field=column.name,
+            )
+    rows = handle.metadata.num_rows
+    if rows > max_rows:
+        raise BundleError(codes["too_many"], f"{rows} rows; at most {max_rows}", file=file)
+    return handle
+
+
+def _first(mask: pa.Array | pa.ChunkedArray) -> int:
+    return int(np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))[0])
+
+
+def _float_column(
+    batch: pa.RecordBatch, name: str, offset: int, file: str, codes: dict[str, str]
+) -> np.ndarray:
+    """Float64 numpy array with NaN for nulls; a NaN or inf that is not a null is rejected."""
+    array = batch.column(name)
+    if pa.types.is_null(array.type):
+        return np.full(len(array), np.nan)
+    array = pc.cast(array, pa.float64())
+    bad = pc.fill_null(pc.invert(pc.is_finite(array)), False)
+    if pc.any(bad).as_py():
+        row = offset + _first(bad)
+        raise BundleError(
+            codes["non_finite"],
+            f"{name} is {array[row - offset].as_py()} at row {row}; write null or a number",
+            file=file,
+            row=row,
+            field=name,
+        )
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+@dataclass
+class QueryColumns:
+    """Everything the checks need from queries.parquet, one entry per row (0-based)."""
+
+    ids: list[str]
+    response_chars: np.ndarray  # int64
+    numbers: dict[str, np.ndarray]  # FLOAT_QUERY_COLUMNS -> float64, NaN where null
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.numbers[name]
+
+
+def _require_non_null(
+    batch: pa.RecordBatch, name: str, offset: int, file: str, codes: dict[str, str]
+) -> None:
+    array = batch.column(name)
+    if array.null_count:
+        row = offset + _first(array.is_null())
+        raise BundleError(
+            codes["null"], f"{name} is null at row {row}", file=file, row=row, field=name
+        )
+
+
+def read_query_columns(path: Path, limits: Limits = DEFAULT_LIMITS) -> QueryColumns:
+    handle = open_parquet(path, QUERY_COLUMNS, QUERIES_NAME, limits.max_queries, Q)
+    if handle.metadata.num_rows == 0:
+        raise BundleError(QUERIES_EMPTY, "queries.parquet has no rows", file=QUERIES_NAME)
+    ids: list[str] = []
+    chars: list[np.ndarray] = []
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in FLOAT_QUERY_COLUMNS}
+    offset = 0
+    names = [c.name for c in QUERY_COLUMNS]
+    for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=names):
+        for name in ("query_id", "response", "latency_s"):
+            _require_non_null(batch, name, offset, QUERIES_NAME, Q)
+        ids.extend(batch.column("query_id").to_pylist())
+        lengths = pc.utf8_length(batch.column("response")).to_numpy(zero_copy_only=False)
+        if len(lengths) and lengths.max() > limits.max_response_chars:
+            row = offset + int(np.argmax(lengths))
+            raise BundleError(
+                RESPONSE_TOO_LONG,
+                f"response at row {row} has {int(lengths.max())} characters; at most "
+                f"{limits.max_response_chars}",
+                file=QUERIES_NAME,
+                row=row,
+                field="response",
+            )
+        chars.append(np.asarray(lengths, dtype=np.int64))
+        for name in FLOAT_QUERY_COLUMNS:
+            parts[name].append(_float_column(batch, name, offset, QUERIES_NAME, Q))
+        offset += batch.num_rows
+    return QueryColumns(
+        ids=ids,
+        response_chars=np.concatenate(chars),
+        numbers={name: np.concatenate(arrays) for name, arrays in parts.items()},
+    )
+
+
+def iter_responses(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str]]:
+    """(query_id, response) for every row, in file order, one batch in memory at a time."""
+    handle = pq.ParquetFile(path)
+    for batch in handle.iter_batches(
+        batch_size=limits.batch_rows, columns=["query_id", "response"]
+    ):
+        yield from zip(
+            batch.column("query_id").to_pylist(), batch.column("response").to_pylist(), strict=True
+        )
+
+
+class TraceBatch(NamedTuple):
+    timestamp_ns: np.ndarray  # int64
+    power_w: np.ndarray  # float64, NaN where null
+    energy_j: np.ndarray  # float64, NaN where null
+
+
+def iter_trace(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:
+    handle = open_parquet(path, TRACE_COLUMNS, TRACE_NAME, limits.max_trace_samples, T)
+    offset = 0
+    for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=list(TRACE_SCHEMA.names)):
+        _require_non_null(batch, "timestamp_ns", offset, TRACE_NAME, T)
+        stamps = pc.cast(batch.column("timestamp_ns"), pa.int64()).to_numpy(zero_copy_only=False)
+        # NaN power and energy are judged by the telemetry checks (a few bad samples are allowed).
+        power = pc.cast(batch.column("power_w"), pa.float64()).to_numpy(zero_copy_only=False)
+        energy = pc.cast(batch.column("energy_j"), pa.float64()).to_numpy(zero_copy_only=False)
+        yield TraceBatch(
+            np.asarray(stamps, dtype=np.int64),
+            np.asarray(power, dtype=np.float64),
+            np.asarray(energy, dtype=np.float64),
+        )
+        offset += batch.num_rows
+
+
+def trace_rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows

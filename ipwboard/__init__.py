@@ -1,0 +1,7 @@
+"""IPW Board project: settings, urls, the Celery app and the public board (the read side)."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

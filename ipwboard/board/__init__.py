@@ -1,0 +1,1 @@
+"""The public board: the read side (ranked querysets, pages, charts, exports, badges)."""

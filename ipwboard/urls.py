@@ -1,0 +1,24 @@
+"""Top-level URLs: the board, the API under /api/v1/, accounts and the admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from .board import api as board_api
+
+api_v1 = [
+    path("", include("submissions.api.urls")),
+    path("leaderboard/", board_api.LeaderboardAPI.as_view(), name="leaderboard"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"))),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("ipwboard.board.urls")),
+]

@@ -1,0 +1,1 @@
+"""The domain: catalog, identities, submissions and evaluations; every write goes through services."""

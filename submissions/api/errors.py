@@ -1,0 +1,54 @@
+"""One JSON error shape for the whole API: ``{"error": {"code", "message", ...}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from evaluator.errors import BundleError
+
+_DEFAULT_CODES = {
+    exceptions.NotAuthenticated: "auth.required",
+    exceptions.AuthenticationFailed: "auth.failed",
+    exceptions.PermissionDenied: "permission.denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method.not_allowed",
+    exceptions.Throttled: "rate_limited",
+    exceptions.ValidationError: "request.invalid",
+    exceptions.ParseError: "request.malformed",
+    exceptions.UnsupportedMediaType: "request.unsupported_media_type",
+}
+
+
+def error_response(code: str, message: str, http_status: int, **extra: Any) -> Response:
+    return Response({"error": {"code": code, "message": message, **extra}}, status=http_status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, BundleError):
+        body = exc.to_dict()
+        http = status.HTTP_409_CONFLICT if exc.code.startswith("bundle.replay") else 400
+        if exc.code == "upload.too_large":
+            http = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        return Response({"error": body}, status=http)
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    code = next((c for cls, c in _DEFAULT_CODES.items() if isinstance(exc, cls)), "request.error")
+    detail = getattr(exc, "detail", None)
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(codes, str) and "." in codes:
+            code = codes  # our own dotted codes passed as ``code=`` survive
+    if isinstance(detail, dict | list):
+        message = "The request is invalid; see 'fields'."
+        payload: dict[str, Any] = {"code": code, "message": message, "fields": detail}
+    else:
+        payload = {"code": code, "message": str(detail) if detail else "Error."}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        payload["retry_after_s"] = int(exc.wait)
+    response.data = {"error": payload}
+    return response

@@ -1,0 +1,134 @@
+"""API views: thin wrappers that authenticate, authorise and call a service."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from .. import codes, services
+from ..models import ApiToken, DatasetVersion, SigningKey, Submission
+from ..services.identity import KeyRegistrationError
+from .auth import token_scope
+from .errors import error_response
+from .serializers import (
+    ChallengeSerializer,
+    DatasetVersionSerializer,
+    KeyRegisterSerializer,
+    SigningKeySerializer,
+    SubmissionSerializer,
+)
+
+
+class CanSubmit(permissions.BasePermission):
+    """Writes need a 'submit' token (or a logged-in browser session)."""
+
+    message = "This API token has the 'read' scope; create a 'submit' token to upload."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return token_scope(request) in (None, ApiToken.Scope.SUBMIT)
+
+
+class UploadThrottle(UserRateThrottle):
+    scope = "uploads"
+    rate = "60/hour"
+
+
+def _submission_queryset() -> QuerySet[Submission]:
+    return Submission.objects.select_related(
+        "owner", "model", "hardware", "dataset_version__dataset", "current_evaluation"
+    )
+
+
+class SubmissionListCreate(generics.ListAPIView):
+    serializer_class = SubmissionSerializer
+    permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        qs = _submission_queryset()
+        return qs if self.request.user.is_staff else qs.filter(owner=self.request.user)
+
+    def get_throttles(self) -> list[object]:
+        return [UploadThrottle()] if self.request.method == "POST" else super().get_throttles()
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "BundleUpload", {"bundle": serializers.FileField()}
+            )
+        },
+        responses={201: SubmissionSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("bundle")
+        if upload is None:
+            return error_response(
+                codes.UPLOAD_MISSING, "Send the bundle as multipart field 'bundle'.", 400
+            )
+        # A BundleError (empty, too large, replay) is rendered with its code by the handler.
+        submission = services.create_submission(
+            owner=request.user, stream=upload.file, filename=upload.name or "bundle.ipwb"
+        )
+        data = SubmissionSerializer(submission, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionDetail(generics.RetrieveAPIView):
+    serializer_class = SubmissionSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        qs = _submission_queryset()
+        user = self.request.user
+        if user.is_staff:
+            return qs
+        public = qs.filter(
+            status=Submission.Status.SCORED, hidden=False, withdrawn_at__isnull=True
+        ).exclude(review=Submission.Review.PENDING)
+        if user.is_authenticated:
+            return public | qs.filter(owner=user)
+        return public
+
+
+class SigningKeyListCreate(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanSubmit]
+
+    @extend_schema(responses=SigningKeySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        keys = SigningKey.objects.filter(owner=request.user)
+        return Response(SigningKeySerializer(keys, many=True).data)
+
+    @extend_schema(request=KeyRegisterSerializer, responses={201: SigningKeySerializer})
+    def post(self, request: Request) -> Response:
+        form = KeyRegisterSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            key = services.register_signing_key(
+                request.user, form.validated_data["public_key"], form.validated_data["name"]
+            )
+        except KeyRegistrationError as error:
+            return error_response(error.code, error.message, 400)
+        return Response(SigningKeySerializer(key).data, status=status.HTTP_201_CREATED)
+
+
+class ChallengeCreate(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanSubmit]
+
+    @extend_schema(request=None, responses={201: ChallengeSerializer})
+    def post(self, request: Request) -> Response:
+        challenge = services.issue_challenge(request.user)
+        return Response(ChallengeSerializer(challenge).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetVersionList(generics.ListAPIView):
+    serializer_class = DatasetVersionSerializer
+    permission_classes = [permissions.AllowAny]
+    queryset = DatasetVersion.objects.select_related("dataset")

@@ -1,0 +1,106 @@
+"""The catalog: models, hardware and benchmark datasets (with immutable versions)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AIModel(models.Model):
+    """A model as submitters name it (``model.id`` in the manifest), e.g. ``llama3.2:1b``."""
+
+    slug = models.SlugField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, help_text="The id used in manifests.")
+    family = models.CharField(max_length=100, blank=True)
+    params_total_b = models.FloatField(null=True, blank=True, help_text="Billions of parameters.")
+    params_active_b = models.FloatField(
+        null=True, blank=True, help_text="Billions active per token (MoE); total when dense."
+    )
+    release_date = models.DateField(null=True, blank=True)
+    url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "model"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Hardware(models.Model):
+    class HardwareClass(models.TextChoices):
+        LOCAL = "local", "Local (laptop, desktop, phone)"
+        CLOUD = "cloud", "Cloud / data centre"
+
+    slug = models.SlugField(max_length=200, unique=True)
+    label = models.CharField(max_length=200, unique=True)
+    accelerator = models.CharField(max_length=200, blank=True)
+    vendor = models.CharField(max_length=100, blank=True)
+    hw_class = models.CharField(max_length=10, choices=HardwareClass.choices)
+    memory_gb = models.FloatField(null=True, blank=True)
+    tdp_w = models.FloatField(null=True, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name_plural = "hardware"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class BenchmarkDataset(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    license = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class DatasetVersion(models.Model):
+    """An immutable dataset version: its canonical file's SHA-256 is what bundles name."""
+
+    dataset = models.ForeignKey(BenchmarkDataset, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=50)
+    sha256 = models.CharField(max_length=64, unique=True)
+    item_count = models.PositiveIntegerField()
+    file = models.FileField(upload_to="datasets/", max_length=300)
+    private_file = models.FileField(
+        upload_to="datasets-private/",
+        max_length=300,
+        blank=True,
+        help_text="Hidden references: kept out of every public download.",
+    )
+    references_private = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset__slug", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="unique_dataset_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.slug}@{self.version}"
+
+
+class DatasetItem(models.Model):
+    """One item of a version, mirrored from the canonical file for drill-down pages."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="items")
+    item_id = models.CharField(max_length=200)
+    prompt = models.TextField()
+    reference = models.TextField(blank=True)  # blank when the version keeps references private
+    domain = models.CharField(max_length=100)
+    method = models.CharField(max_length=30)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "item_id"], name="unique_item_per_version")
+        ]

@@ -1,0 +1,134 @@
+"""Catalog writes: registering dataset versions, and resolving manifest names to catalog rows."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.text import slugify
+from evaluator.datasets import dataset_sha256, load_dataset
+
+from evaluator.types import Dataset
+
+from ..models import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
+from ..storage import local_copy, save_stream
+
+
+@transaction.atomic
+def register_dataset_version(
+    path: Path,
+    *,
+    name: str = "",
+    description: str = "",
+    license: str = "",
+    private_path: Path | None = None,
+) -> DatasetVersion:
+    """Register a canonical dataset file. Idempotent: the same file (by SHA-256) returns its row."""
+    sha = dataset_sha256(path)
+    existing = DatasetVersion.objects.filter(sha256=sha).first()
+    if existing is not None:
+        return existing
+    dataset = load_dataset(path, private=private_path) if private_path else load_dataset(path)
+    bench, _ = BenchmarkDataset.objects.get_or_create(
+        slug=dataset.slug,
+        defaults={"name": name or dataset.slug, "description": description, "license": license},
+    )
+    with path.open("rb") as fh:
+        stored = save_stream(f"datasets/{dataset.slug}/{dataset.version}-{sha[:12]}.jsonl", fh)
+    private_stored = ""
+    if private_path is not None:
+        with private_path.open("rb") as fh:
+            private_stored = save_stream(
+                f"datasets-private/{dataset.slug}/{dataset.version}-{sha[:12]}.jsonl", fh
+            )
+    version = DatasetVersion.objects.create(
+        dataset=bench,
+        version=dataset.version,
+        sha256=sha,
+        item_count=len(dataset.items),
+        file=stored,
+        private_file=private_stored,
+        references_private=private_path is not None,
+    )
+    DatasetItem.objects.bulk_create(
+        [
+            DatasetItem(
+                version=version,
+                item_id=item.id,
+                prompt=item.prompt,
+                reference="" if private_path is not None else (item.reference or ""),
+                domain=item.domain,
+                method=item.method,
+                position=position,
+            )
+            for position, item in enumerate(dataset.items)
+        ],
+        batch_size=2000,
+    )
+    return version
+
+
+def engine_dataset(version: DatasetVersion) -> Dataset:
+    """The engine's view of a registered version (with private references), cached per process."""
+    return _load_cached(version.sha256, version.file.name, version.private_file.name or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(sha: str, name: str, private_name: str) -> Dataset:
+    # Versions are immutable, so the SHA-256 is a safe cache key; files are kept on local disk so a
+    # worker downloads each version from S3 once.
+    cache = Path(settings.DATA_DIR) / "cache" / "datasets"
+    cache.mkdir(parents=True, exist_ok=True)
+    local = _cached_file(cache / f"{sha}.jsonl", name)
+    if dataset_sha256(local) != sha:
+        local.unlink()
+        raise RuntimeError(f"stored dataset file {name} does not match its SHA-256 {sha}")
+    if private_name:
+        private = _cached_file(cache / f"{sha}.private.jsonl", private_name)
+        return load_dataset(local, private=private)
+    return load_dataset(local)
+
+
+def _cached_file(target: Path, name: str) -> Path:
+    if not target.exists():
+        with local_copy(name) as tmp:
+            tmp.replace(target)
+    return target
+
+
+def resolve_model(spec: dict[str, Any]) -> AIModel:
+    """The catalog row for a manifest's ``model`` object, created on first sight."""
+    name = str(spec["id"])[:200]
+    defaults = {
+        "slug": _unique_slug(AIModel, name),
+        "family": str(spec.get("family") or "")[:100],
+        "params_total_b": spec.get("params_total_b"),
+        "params_active_b": spec.get("params_active_b") or spec.get("params_total_b"),
+    }
+    model, _ = AIModel.objects.get_or_create(name=name, defaults=defaults)
+    return model
+
+
+def resolve_hardware(spec: dict[str, Any]) -> Hardware:
+    label = str(spec["label"])[:200]
+    defaults = {
+        "slug": _unique_slug(Hardware, label),
+        "accelerator": str(spec.get("accelerator") or "")[:200],
+        "vendor": str(spec.get("vendor") or "")[:100],
+        "hw_class": spec.get("class") or Hardware.HardwareClass.CLOUD,
+        "memory_gb": spec.get("memory_gb"),
+        "tdp_w": spec.get("tdp_w"),
+    }
+    hardware, _ = Hardware.objects.get_or_create(label=label, defaults=defaults)
+    return hardware
+
+
+def _unique_slug(model: type[AIModel] | type[Hardware], name: str) -> str:
+    base = slugify(name.replace(":", "-").replace(".", "-"))[:180] or "item"
+    if not model.objects.filter(slug=base).exists():
+        return base
+    return f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"

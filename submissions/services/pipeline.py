@@ -1,0 +1,328 @@
+"""The submission pipeline: upload -> queue -> claim -> evaluate -> record (or reject / fail).
+
+Every state change is a conditional update or happens under ``select_for_update``, so a task that
+runs twice (acks_late redelivery, a sweeper re-enqueue, two workers) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from evaluator.engine import evaluate, peek_manifest
+
+from evaluator.errors import BundleError
+from evaluator.keys import decode_public_key
+from evaluator.types import EvaluationResult
+
+from .. import codes
+from ..models import DatasetVersion, Evaluation, Fingerprint, QueryResult, SigningKey, Submission
+from ..signals import board_changed
+from ..storage import hash_stream, local_copy, save_stream
+from .catalog import engine_dataset, resolve_hardware, resolve_model
+from .identity import consume_challenge
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+_OPEN_STATUSES = (Submission.Status.QUEUED, Submission.Status.RUNNING, Submission.Status.SCORED)
+
+
+def create_submission(
+    *, owner: AbstractBaseUser, stream: BinaryIO, filename: str = "bundle.ipwb"
+) -> Submission:
+    """Store an uploaded bundle and queue it. Raises BundleError for uploads we refuse outright."""
+    sha, size = hash_stream(stream)
+    if size == 0:
+        raise BundleError(codes.UPLOAD_EMPTY, "The uploaded file is empty.")
+    if size > settings.IPWBOARD_MAX_UPLOAD_BYTES:
+        raise BundleError(
+            codes.UPLOAD_TOO_LARGE,
+            f"The bundle is {size} bytes; the limit is {settings.IPWBOARD_MAX_UPLOAD_BYTES}.",
+        )
+    duplicate = Submission.objects.filter(bundle_sha256=sha, status__in=_OPEN_STATUSES).first()
+    if duplicate is not None:
+        raise BundleError(
+            codes.REPLAY_BUNDLE,
+            f"This bundle was already submitted as {duplicate.id} ({duplicate.status}).",
+        )
+    submission_id = uuid.uuid4()
+    # Stored before the row exists: a crash in between leaves an orphan file (swept), never a row
+    # pointing at nothing.
+    name = save_stream(f"bundles/{submission_id}.ipwb", stream)
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            id=submission_id,
+            owner=owner,
+            bundle=name,
+            bundle_sha256=sha,
+            bundle_size=size,
+            original_filename=Path(filename).name[:255],
+        )
+        transaction.on_commit(lambda: enqueue(submission.id))
+    return submission
+
+
+def enqueue(submission_id: uuid.UUID) -> None:
+    """Send the task; if the broker is down the row stays QUEUED and the sweeper retries later."""
+    from ..tasks import evaluate_submission
+
+    try:
+        evaluate_submission.delay(str(submission_id))
+    except Exception:  # broker unavailable: the upload is stored and will be swept
+        log.exception("could not enqueue submission %s; the sweeper will retry", submission_id)
+
+
+def claim_submission(submission_id: uuid.UUID | str) -> Submission | None:
+    """QUEUED -> RUNNING atomically. Also reclaims a RUNNING one whose worker died long ago."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    claimable = Q(status=Submission.Status.QUEUED) | Q(
+        status=Submission.Status.RUNNING, started_at__lt=stale
+    )
+    updated = Submission.objects.filter(claimable, pk=submission_id).update(
+        status=Submission.Status.RUNNING, started_at=now, attempts=F("attempts") + 1
+    )
+    if not updated:
+        return None
+    submission = Submission.objects.get(pk=submission_id)
+    if submission.attempts > MAX_ATTEMPTS:
+        fail_submission(submission, codes.INTERNAL, f"gave up after {MAX_ATTEMPTS} attempts")
+        return None
+    return submission
+
+
+def process_submission(submission_id: uuid.UUID | str) -> None:
+    """The worker's whole job for one submission. Safe to call twice."""
+    submission = claim_submission(submission_id)
+    if submission is None:
+        return
+    try:
+        with local_copy(submission.bundle.name) as path:
+            result = _evaluate(submission, path)
+        record_evaluation(submission, result)
+    except BundleError as error:
+        reject_submission(submission, error)
+
+
+def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
+    manifest = peek_manifest(path)  # unverified: only to pick the dataset; evaluate re-checks it
+    spec = manifest.get("dataset") or {}
+    version = DatasetVersion.objects.filter(
+        dataset__slug=str(spec.get("slug", "")), version=str(spec.get("version", ""))
+    ).first()
+    if version is None:
+        raise BundleError(
+            codes.DATASET_UNKNOWN,
+            f"Dataset {spec.get('slug')!r} version {spec.get('version')!r} is not registered on "
+            "this server; `ipwboard datasets list` shows the ones that are.",
+            file="manifest.json",
+            field="dataset",
+        )
+    trusted = {
+        key.fingerprint: decode_public_key(key.public_key)
+        for key in SigningKey.objects.filter(owner_id=submission.owner_id)
+    }
+    return evaluate(
+        path,
+        engine_dataset(version),
+        trusted_keys=trusted,
+        seed=settings.IPWBOARD_BOOTSTRAP_SEED,
+    )
+
+
+def record_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation | None:
+    """Apply the server-side checks and record a scored submission, all in one transaction."""
+    try:
+        with transaction.atomic():
+            locked = Submission.objects.select_for_update().get(pk=submission.pk)
+            if locked.status != Submission.Status.RUNNING:
+                return None  # another run of this task finished it
+            evaluation = _record(locked, result)
+            transaction.on_commit(lambda: board_changed.send(Submission, submission_id=locked.pk))
+            return evaluation
+    except BundleError as error:
+        reject_submission(submission, error, checks=[c.to_dict() for c in result.checks])
+        return None
+
+
+def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
+    info = result.bundle
+    manifest = dict(info.manifest)
+    reference_time = submission.created_at
+    if info.challenge:
+        challenge = consume_challenge(info.challenge, submission.owner_id, submission.created_at)
+        submission.challenge = challenge
+        reference_time = challenge.created_at
+    elif settings.IPWBOARD_REQUIRE_CHALLENGE:
+        raise BundleError(
+            codes.CHALLENGE_REQUIRED,
+            "This server requires a challenge: run `ipwboard challenge` and pack with it.",
+            file="manifest.json",
+            field="challenge",
+        )
+    key = SigningKey.objects.get(fingerprint=info.key_fingerprint)
+    if not key.valid_at(reference_time):
+        raise BundleError(
+            codes.KEY_NOT_VALID,
+            f"Key {key.fingerprint} is {key.state}; it was not valid at "
+            f"{reference_time.isoformat()}, when this bundle was challenged or uploaded.",
+            file="signature.dsse.json",
+        )
+    _claim_fingerprints(submission, result)
+
+    dataset = manifest["dataset"]
+    submission.dataset_version = DatasetVersion.objects.get(
+        dataset__slug=dataset["slug"], version=dataset["version"]
+    )
+    submission.model = resolve_model(manifest["model"])
+    submission.hardware = resolve_hardware(manifest["hardware"])
+    measurement = manifest["measurement"]
+    submission.measurement_scope = measurement["scope"]
+    submission.measurement_method = measurement["method"]
+    submission.sampling_period_s = measurement.get("sampling_period_s")
+    submission.quantization = str(manifest["model"].get("quantization") or "")[:50]
+    submission.engine = str(manifest["model"].get("engine") or "")[:100]
+    harness = manifest.get("harness") or {}
+    submission.harness = f"{harness.get('name', '')} {harness.get('version', '')}".strip()[:100]
+    submission.synthetic = bool(manifest.get("synthetic"))
+    submission.run_id = info.run_id
+    submission.key_fingerprint = info.key_fingerprint
+    submission.manifest = manifest
+    submission.labels = list(result.labels)
+
+    evaluation = _create_evaluation(submission, result)
+    submission.current_evaluation = evaluation
+    submission.status = Submission.Status.SCORED
+    submission.review = Submission.Review.PENDING if result.warned else Submission.Review.NONE
+    submission.report = {"checks": [check.to_dict() for check in result.checks]}
+    submission.error_code = ""
+    submission.finished_at = timezone.now()
+    submission.save()
+    return evaluation
+
+
+def _claim_fingerprints(submission: Submission, result: EvaluationResult) -> None:
+    info = result.bundle
+    wanted = [
+        (Fingerprint.Kind.BUNDLE, info.bundle_sha256, codes.REPLAY_BUNDLE),
+        (Fingerprint.Kind.RUN, info.run_id, codes.REPLAY_RUN),
+        *(
+            (Fingerprint.Kind.MEMBER, sha, codes.REPLAY_MEMBER)
+            for sha in info.member_sha256.values()
+        ),
+    ]
+    for kind, value, code in wanted:
+        try:
+            with transaction.atomic():  # savepoint: a clash must not poison the outer transaction
+                Fingerprint.objects.create(kind=kind, value=value, submission=submission)
+        except IntegrityError:
+            raise BundleError(
+                code,
+                f"Replay: this bundle's {kind} digest {value[:16]}… was already accepted in "
+                "another submission. Re-run the benchmark to submit new measurements.",
+            ) from None
+
+
+def _create_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation:
+    m = result.metrics
+    evaluation = Evaluation.objects.create(
+        submission=submission,
+        scorer_version=result.scorer_version,
+        n_queries=m.n_queries,
+        n_scored=m.n_scored,
+        n_correct=m.n_correct,
+        accuracy=m.accuracy,
+        accuracy_low=m.accuracy_ci.low,
+        accuracy_high=m.accuracy_ci.high,
+        ipw=m.ipw,
+        ipw_low=m.ipw_ci.low,
+        ipw_high=m.ipw_ci.high,
+        ipj=m.ipj,
+        ipj_low=m.ipj_ci.low,
+        ipj_high=m.ipj_ci.high,
+        mean_power_w=m.mean_power_w,
+        mean_energy_j=m.mean_energy_j,
+        total_energy_j=m.total_energy_j,
+        energy_per_1k_output_tokens_j=m.energy_per_1k_output_tokens_j,
+        throughput_tok_s=m.throughput_tok_s,
+        ttft_p50_s=m.ttft_p50_s,
+        ttft_p95_s=m.ttft_p95_s,
+        latency_p50_s=m.latency_p50_s,
+        latency_p95_s=m.latency_p95_s,
+        claimed_accuracy=result.claimed_accuracy,
+        per_domain={name: vars(dm) for name, dm in m.per_domain.items()},
+        checks=[check.to_dict() for check in result.checks],
+        labels=list(result.labels),
+    )
+    QueryResult.objects.bulk_create(
+        (
+            QueryResult(
+                evaluation=evaluation,
+                position=position,
+                query_id=item.query_id,
+                domain=item.domain,
+                method=item.method,
+                status=item.status,
+                extracted=item.extracted or "",
+                reason=item.reason,
+                response=item.response,
+                energy_j=item.energy_j,
+                latency_s=item.latency_s,
+                ttft_s=item.ttft_s,
+                output_tokens=item.output_tokens,
+            )
+            for position, item in enumerate(result.items)
+        ),
+        batch_size=2000,
+    )
+    return evaluation
+
+
+def reject_submission(
+    submission: Submission, error: BundleError, checks: list[dict] | None = None
+) -> None:
+    """RUNNING -> REJECTED with the user-facing report; the bundle file is kept for its owner."""
+    report = {"error": error.to_dict(), "checks": checks or []}
+    Submission.objects.filter(pk=submission.pk, status=Submission.Status.RUNNING).update(
+        status=Submission.Status.REJECTED,
+        report=report,
+        error_code=error.code,
+        finished_at=timezone.now(),
+    )
+
+
+def fail_submission(submission: Submission, code: str, detail: str) -> None:
+    """Our fault (crash, time limit): FAILED with a report; staff can re-queue it."""
+    from evaluator.errors import CODES
+
+    report = {"error": {"code": code, "message": CODES.get(code, detail), "detail": detail}}
+    Submission.objects.filter(
+        pk=submission.pk, status__in=(Submission.Status.RUNNING, Submission.Status.QUEUED)
+    ).update(
+        status=Submission.Status.FAILED, report=report, error_code=code, finished_at=timezone.now()
+    )
+
+
+def sweep_stale_submissions() -> int:
+    """Re-enqueue QUEUED rows the broker may have lost and RUNNING rows whose worker died."""
+    now = timezone.now()
+    queued_before = now - timedelta(seconds=settings.IPWBOARD_STALE_QUEUED_SECONDS)
+    running_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = Submission.objects.filter(
+        Q(status=Submission.Status.QUEUED, created_at__lt=queued_before)
+        | Q(status=Submission.Status.RUNNING, started_at__lt=running_before)
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in stale:
+        enqueue(pk)
+        count += 1
+    return count

@@ -1,0 +1,44 @@
+"""Storage helpers: stream files into Django storage (local or S3) and back to a local path."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import BinaryIO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+CHUNK = 1024 * 1024
+
+
+def hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-256 and size of a seekable stream, read in chunks; rewinds it afterwards."""
+    digest = hashlib.sha256()
+    size = 0
+    stream.seek(0)
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def save_stream(name: str, stream: BinaryIO) -> str:
+    """Store ``stream`` under ``name`` (the backend may pick a free variant) and return the name."""
+    stream.seek(0)
+    return default_storage.save(name, File(stream, name=Path(name).name))
+
+
+@contextmanager
+def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
+    """A temporary local copy of a stored file, streamed in chunks (S3 objects are never in RAM)."""
+    with TemporaryDirectory(prefix="ipwboard-") as tmp:
+        path = Path(tmp) / (Path(name).name + suffix)
+        with default_storage.open(name, "rb") as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        yield path
