@@ -112,7 +112,9 @@ def _path(parts: Any) -> str:
 def validate_manifest(manifest: Any) -> dict[str, Any]:
     """Raise ``BundleError`` naming the first offending field; return the manifest unchanged."""
     if not isinstance(manifest, dict):
-        raise BundleError(MANIFEST_INVALID, "the manifest must be a JSON object", file=MANIFEST_NAME)
+        raise BundleError(
+            MANIFEST_INVALID, "the manifest must be a JSON object", file=MANIFEST_NAME
+        )
     version = manifest.get("format_version")
     if isinstance(version, str) and version not in SUPPORTED_VERSIONS:
         raise BundleError(

@@ -131,7 +131,9 @@ def verify_envelope(
             f"{len(envelope_bytes)} bytes; at most {limits.max_signature_bytes}",
             file=SIGNATURE_NAME,
         )
-    envelope = load_json_strict(envelope_bytes, file=SIGNATURE_NAME, max_depth=limits.max_json_depth)
+    envelope = load_json_strict(
+        envelope_bytes, file=SIGNATURE_NAME, max_depth=limits.max_json_depth
+    )
     if not isinstance(envelope, dict) or not {"payloadType", "payload", "signatures"} <= set(
         envelope
     ):
@@ -149,8 +151,10 @@ def verify_envelope(
         )
     signatures = envelope["signatures"]
     # v1 carries exactly one signature: the submitter's. Several would leave "who signed" ambiguous.
-    if not isinstance(signatures, list) or len(signatures) != 1 or not isinstance(
-        signatures[0], dict
+    if (
+        not isinstance(signatures, list)
+        or len(signatures) != 1
+        or not isinstance(signatures[0], dict)
     ):
         raise BundleError(
             SIGNATURE_MALFORMED,

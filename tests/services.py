@@ -61,10 +61,13 @@ def wait_for_port(
         time.sleep(0.05)
 
 
-def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
+def _child_env(env: Mapping[str, str | None] | None) -> dict[str, str]:
     merged = dict(os.environ)
-    if env:
-        merged.update(env)
+    for key, value in (env or {}).items():
+        if value is None:
+            merged.pop(key, None)  # None unsets: e.g. DJANGO_SETTINGS_MODULE for a non-Django app
+        else:
+            merged[key] = value
     # Logs must reach the file as they happen: readiness checks read them.
     merged.setdefault("PYTHONUNBUFFERED", "1")
     return merged
@@ -87,7 +90,7 @@ def terminate_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
 @contextlib.contextmanager
 def run_process(
     argv: Sequence[str],
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     log_path: str | os.PathLike[str] | None = None,
     *,
     cwd: str | os.PathLike[str] | None = None,
@@ -95,7 +98,7 @@ def run_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` in its own process group for the duration of the `with` block.
 
-    `env` is merged over os.environ. stdout and stderr go (appended) to `log_path`, or are
+    `env` is merged over os.environ (a None value removes that variable). stdout and stderr go (appended) to `log_path`, or are
     discarded. On exit the whole group gets SIGTERM, then SIGKILL after `stop_timeout` seconds.
     """
     if log_path is not None:
@@ -196,7 +199,7 @@ def start_moto_server(
 
 @contextlib.contextmanager
 def start_celery_worker(
-    env: Mapping[str, str] | None,
+    env: Mapping[str, str | None] | None,
     queues: Sequence[str] | str,
     log_path: str | os.PathLike[str],
     *,
@@ -208,7 +211,7 @@ def start_celery_worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` (prefork pool) consuming `queues`; returns once it logs "ready.".
 
-    `env` is merged over os.environ: pass the broker and, for a Django worker, the DATABASE_URL of
+    `env` is merged over os.environ (None unsets a variable): pass the broker and, for a Django worker, the DATABASE_URL of
     the *test* database (see `database_url`), since the worker is a separate process that does not
     see pytest-django's connection swap. Tests that hand work to it need committed data
     (`transactional_db`), not the default transaction-wrapped `db`.

@@ -91,12 +91,13 @@ def test_run_process_sigkills_what_ignores_sigterm(tmp_path: Path) -> None:
     assert _wait_until_dead([proc.pid, child]) == []
 
 
-def test_run_process_passes_env(tmp_path: Path) -> None:
+def test_run_process_passes_and_unsets_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPW_GONE", "still here")
     log = tmp_path / "env.log"
-    argv = [sys.executable, "-c", "import os; print(os.environ['IPW_PROBE'])"]
-    with run_process(argv, {"IPW_PROBE": "forty-two"}, log) as proc:
-        proc.wait(timeout=30)
-    assert log.read_text().strip() == "forty-two"
+    code = "import os; print(os.environ['IPW_PROBE'], os.environ.get('IPW_GONE', 'unset'))"
+    with run_process([sys.executable, "-c", code], {"IPW_PROBE": "42", "IPW_GONE": None}, log) as p:
+        p.wait(timeout=30)
+    assert log.read_text().strip() == "42 unset"
 
 
 @pytest.mark.services
@@ -147,7 +148,9 @@ def test_celery_worker_starts_runs_a_task_and_stops(tmp_path: Path) -> None:
     pytest.importorskip("celery")
     (tmp_path / "queue").mkdir()
     (tmp_path / "tinyapp.py").write_text(TINY_APP)
-    env = {"TINY_DIR": str(tmp_path)}
+    # pytest-django exports DJANGO_SETTINGS_MODULE; with it set, Celery's Django fix-up would set
+    # up the project in the worker. This app has nothing to do with Django: unset it.
+    env = {"TINY_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": None}
     log = tmp_path / "worker.log"
     with start_celery_worker(env, ["tiny"], log, app="tinyapp", cwd=tmp_path) as worker:
         assert " ready." in log.read_text()
@@ -157,6 +160,7 @@ def test_celery_worker_starts_runs_a_task_and_stops(tmp_path: Path) -> None:
         module = importlib.util.module_from_spec(spec)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("TINY_DIR", str(tmp_path))
+            mp.delenv("DJANGO_SETTINGS_MODULE", raising=False)
             spec.loader.exec_module(module)
         module.app.send_task("tinyapp.touch", args=["marker"], queue="tiny")
         task_pid = int(_wait_for_file(tmp_path / "marker", timeout=30))

@@ -33,7 +33,7 @@ from evaluator.bundle.unpack import (
     sha256_file,
 )
 from evaluator.errors import BundleError
-from evaluator.manifest import dump_manifest, validate_manifest
+from evaluator.manifest import dump_manifest, read_manifest, validate_manifest
 from evaluator.signing import build_statement, sign_statement
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -93,9 +93,7 @@ def write_trace(readings: Iterable[tuple[int, float, float]], out: Path) -> Path
         energy: list[float] = []
 
         def flush() -> None:
-            writer.write_table(
-                pa.table([stamps, power, energy], schema=TRACE_SCHEMA)
-            )
+            writer.write_table(pa.table([stamps, power, energy], schema=TRACE_SCHEMA))
             stamps.clear()
             power.clear()
             energy.clear()
@@ -147,7 +145,9 @@ def pack_bundle(
     out_path = Path(out_path)
     manifest = copy.deepcopy(dict(manifest))
     validate_manifest(manifest)
-    with tempfile.TemporaryDirectory(dir=out_path.parent if out_path.parent.exists() else None) as t:
+    with tempfile.TemporaryDirectory(
+        dir=out_path.parent if out_path.parent.exists() else None
+    ) as t:
         tmpdir = Path(t)
         members: dict[str, Path] = {}
         members[MANIFEST] = tmpdir / MANIFEST
@@ -177,14 +177,17 @@ def sign_bundle(path: Path, private_key: Ed25519PrivateKey) -> str:
         for info in infos:
             if info.filename not in ALLOWED_MEMBERS:
                 raise BundleError(
-                    ARCHIVE_UNEXPECTED, f"member {info.filename!r} is not allowed", file=info.filename
+                    ARCHIVE_UNEXPECTED,
+                    f"member {info.filename!r} is not allowed",
+                    file=info.filename,
                 )
             digest = hashlib.sha256()
             with archive.open(info) as member:
                 while chunk := member.read(CHUNK):
                     digest.update(chunk)
             digests[info.filename] = digest.hexdigest()
-        manifest = json.loads(archive.read(MANIFEST))
+        # Refuse to sign what the server would reject anyway: the submitter learns it now.
+        manifest = read_manifest(archive.read(MANIFEST))
         statement = build_statement(
             digests, run_id=manifest["run_id"], format_version=manifest["format_version"]
         )

@@ -106,7 +106,10 @@ def open_parquet(
             )
         if names.count(column.name) > 1:
             raise BundleError(
-                codes["schema"], f"column {column.name!r} appears twice", file=file, field=column.name
+                codes["schema"],
+                f"column {column.name!r} appears twice",
+                file=file,
+                field=column.name,
             )
         actual = schema.field(column.name).type
         if actual not in _COMPATIBLE[column.type] and not pa.types.is_null(actual):
@@ -228,7 +231,9 @@ class TraceBatch(NamedTuple):
 def iter_trace(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:
     handle = open_parquet(path, TRACE_COLUMNS, TRACE_NAME, limits.max_trace_samples, T)
     offset = 0
-    for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=list(TRACE_SCHEMA.names)):
+    for batch in handle.iter_batches(
+        batch_size=limits.batch_rows, columns=list(TRACE_SCHEMA.names)
+    ):
         _require_non_null(batch, "timestamp_ns", offset, TRACE_NAME, T)
         stamps = pc.cast(batch.column("timestamp_ns"), pa.int64()).to_numpy(zero_copy_only=False)
         # NaN power and energy are judged by the telemetry checks (a few bad samples are allowed).

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from evaluator.errors import BundleError, register
 from evaluator.limits import DEFAULT_LIMITS, Limits
+from evaluator.manifest import MANIFEST_TOO_LARGE
+from evaluator.signing import SIGNATURE_TOO_LARGE
 
 MANIFEST = "manifest.json"
 QUERIES = "queries.parquet"
@@ -121,7 +123,9 @@ def check_member_name(name: str) -> None:
             ARCHIVE_TRAVERSAL, f"member {name!r} contains a backslash", file=name[:200]
         )
     if name.startswith("/") or _DRIVE.match(name):
-        raise BundleError(ARCHIVE_TRAVERSAL, f"member {name!r} is an absolute path", file=name[:200])
+        raise BundleError(
+            ARCHIVE_TRAVERSAL, f"member {name!r} is an absolute path", file=name[:200]
+        )
     if ".." in name.split("/"):
         raise BundleError(ARCHIVE_TRAVERSAL, f"member {name!r} contains '..'", file=name[:200])
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
@@ -161,11 +165,7 @@ def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
     check_member_name(name)
     mode = info.external_attr >> 16
     kind = stat.S_IFMT(mode)
-    if (
-        name.endswith("/")
-        or info.external_attr & _DOS_DIRECTORY
-        or kind not in (0, stat.S_IFREG)
-    ):
+    if name.endswith("/") or info.external_attr & _DOS_DIRECTORY or kind not in (0, stat.S_IFREG):
         what = (
             "a symbolic link"
             if kind == stat.S_IFLNK
@@ -189,6 +189,15 @@ def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
             file=name,
         )
     _check_ratio(name, info.file_size, info.compress_size, limits)
+    _check_json_size(name, info.file_size, limits)
+
+
+def _check_json_size(name: str, size: int, limits: Limits) -> None:
+    # JSON members are parsed in memory: bound them before a byte is unpacked.
+    cap = {MANIFEST: limits.max_manifest_bytes, SIGNATURE: limits.max_signature_bytes}.get(name)
+    if cap is not None and size > cap:
+        code = MANIFEST_TOO_LARGE if name == MANIFEST else SIGNATURE_TOO_LARGE
+        raise BundleError(code, f"{name} is {size} bytes; at most {cap}", file=name)
 
 
 def _check_ratio(name: str, size: int, compressed: int, limits: Limits) -> None:
@@ -292,6 +301,7 @@ def _extract(
                         ARCHIVE_TOO_LARGE, "the members unpack beyond the size limit", file=name
                     )
                 _check_ratio(name, written, info.compress_size, limits)
+                _check_json_size(name, written, limits)
                 digest.update(chunk)
                 sink.write(chunk)
     except zlib.error as exc:

@@ -131,9 +131,12 @@ def analyse_trace(
         if not np.isfinite(energy).all():
             row = offset + int(np.flatnonzero(~np.isfinite(energy))[0])
             raise BundleError(
-                ENERGY_NON_FINITE, f"energy_j is {energy[row - offset]} at row {row}",
-                file=TRACE, row=row, field="energy_j",
-            )  # fmt: skip
+                ENERGY_NON_FINITE,
+                f"energy_j is {energy[row - offset]} at row {row}",
+                file=TRACE,
+                row=row,
+                field="energy_j",
+            )
         # Prepend the previous batch's last sample so intervals span batch boundaries.
         if state.samples:
             t = np.concatenate(([state.last_ns], ts))
@@ -149,8 +152,10 @@ def analyse_trace(
             raise BundleError(
                 NOT_INCREASING,
                 f"timestamp_ns at row {row} is not after the previous sample",
-                file=TRACE, row=row, field="timestamp_ns",
-            )  # fmt: skip
+                file=TRACE,
+                row=row,
+                field="timestamp_ns",
+            )
         de = np.diff(e)
         drop = de < -1e-9 * np.maximum(np.abs(e[:-1]), 1.0)
         if drop.any():
@@ -159,8 +164,10 @@ def analyse_trace(
                 ENERGY_DECREASING,
                 f"cumulative energy_j falls from {e[row - base - 1]} to {e[row - base]} J at row "
                 f"{row}; the counter must never decrease (a reset splits the run)",
-                file=TRACE, row=row, field="energy_j",
-            )  # fmt: skip
+                file=TRACE,
+                row=row,
+                field="energy_j",
+            )
         state.intervals += len(dt)
         state.below += int((dt < low_ns).sum())
         state.at_most += int((dt <= high_ns).sum())
@@ -200,8 +207,10 @@ def analyse_trace(
             next_point = stop
         state.samples += len(ts)
         state.last_ns, state.last_power, state.last_energy = (
-            int(ts[-1]), float(power[-1]), float(energy[-1]),
-        )  # fmt: skip
+            int(ts[-1]),
+            float(power[-1]),
+            float(energy[-1]),
+        )
 
     if state.samples < 2:
         raise BundleError(
@@ -211,8 +220,17 @@ def analyse_trace(
     before = np.asarray(points) < state.first_ns
     readings[np.isnan(readings) & before] = state.first_energy
     readings[np.isnan(readings)] = state.last_energy
-    return _verdicts(state, readings, sample, period_s, window, power_limit, claimed_energy_j,
-                     query_intervals, limits)  # fmt: skip
+    return _verdicts(
+        state,
+        readings,
+        sample,
+        period_s,
+        window,
+        power_limit,
+        claimed_energy_j,
+        query_intervals,
+        limits,
+    )
 
 
 def _median_text(sample: list[np.ndarray]) -> str:
@@ -240,16 +258,19 @@ def _verdicts(
             PERIOD,
             f"samples arrive every {_median_text(sample)} (median) but the manifest declares "
             f"sampling_period_s = {period_s}; declare the real period",
-            file=TRACE, field="timestamp_ns",
-        )  # fmt: skip
+            file=TRACE,
+            field="timestamp_ns",
+        )
     checks.append(Check("telemetry.sampling", "pass", f"median interval {_median_text(sample)}"))
     if state.max_gap_ns > limits.max_gap_periods * period_s * NS:
         raise BundleError(
             GAP,
             f"no sample for {state.max_gap_ns / NS:.3f} s after row {state.max_gap_at} (more "
             f"than {limits.max_gap_periods:g} periods of {period_s} s)",
-            file=TRACE, row=state.max_gap_at, field="timestamp_ns",
-        )  # fmt: skip
+            file=TRACE,
+            row=state.max_gap_at,
+            field="timestamp_ns",
+        )
     start, end = window
     span = end - start
     if span > 0:
@@ -269,8 +290,10 @@ def _verdicts(
             f"{bad} of {state.samples} power samples are unusable ({state.bad_nan} NaN, "
             f"{state.bad_low} <= 0 W, {state.bad_high} above {power_limit:g} W), first at row "
             f"{state.first_bad}",
-            file=TRACE, row=state.first_bad, field="power_w",
-        )  # fmt: skip
+            file=TRACE,
+            row=state.first_bad,
+            field="power_w",
+        )
     checks.append(Check("telemetry.power", "pass", f"{bad} unusable power samples"))
     mean_power = state.p_sum / state.p_count if state.p_count else 0.0
     slack = 2 * period_s * mean_power  # a counter moves in steps of about one period's energy
@@ -280,8 +303,9 @@ def _verdicts(
             INTEGRAL,
             f"the energy counter rose {state.counter:.1f} J but power integrates to "
             f"{state.integral:.1f} J",
-            file=TRACE, field="energy_j",
-        )  # fmt: skip
+            file=TRACE,
+            field="energy_j",
+        )
     checks.append(Check("telemetry.energy_counter", "pass", "counter agrees with power"))
     checks.extend(_attribution(readings, claimed, query_intervals, slack, limits))
     if state.p_count and state.p_max - state.p_min <= limits.flat_relative_range * mean_power:
@@ -320,8 +344,9 @@ def _attribution(
                     ENERGY_SUM,
                     f"the queries claim {claimed:.1f} J in total but the trace meters "
                     f"{metered:.1f} J over their [started_at, ended_at] intervals",
-                    file="queries.parquet", field="energy_j",
-                )  # fmt: skip
+                    file="queries.parquet",
+                    field="energy_j",
+                )
             return [Check("telemetry.energy_attribution", "pass", "per-query energy metered")]
     # Without per-query timestamps (or with concurrent queries) only the window total is known.
     if claimed > (1 + tol) * window_energy + slack:
@@ -329,8 +354,9 @@ def _attribution(
             ENERGY_SUM,
             f"the queries claim {claimed:.1f} J but the trace meters only {window_energy:.1f} J "
             "over the whole run window",
-            file="queries.parquet", field="energy_j",
-        )  # fmt: skip
+            file="queries.parquet",
+            field="energy_j",
+        )
     if claimed < 0.5 * window_energy:
         return [
             Check(

@@ -13,7 +13,8 @@ QUERIES = "queries.parquet"
 LATENCY = register("bundle.timing.latency_nonpositive", "A query's latency_s is zero or negative.")
 TTFT_NEGATIVE = register("bundle.timing.ttft_negative", "A query's ttft_s is negative.")
 TTFT_LATENCY = register(
-    "bundle.timing.ttft_exceeds_latency", "A query's first token comes after its end (ttft > latency)."
+    "bundle.timing.ttft_exceeds_latency",
+    "A query's first token comes after its end (ttft > latency).",
 )
 ORDER = register(
     "bundle.timing.order",
@@ -57,7 +58,9 @@ def check_timing(
         "ttft_s",
     )
     both = ~np.isnan(started) & ~np.isnan(ended)
-    _fail(ORDER, "started_at is after ended_at", queries, both & (started > ended + slack), "ended_at")
+    _fail(
+        ORDER, "started_at is after ended_at", queries, both & (started > ended + slack), "ended_at"
+    )
     _fail(
         ORDER,
         "the first token (started_at + ttft_s) comes after ended_at",
@@ -69,7 +72,13 @@ def check_timing(
     outside = (~np.isnan(started) & (started < start - limits.window_slack_s)) | (
         ~np.isnan(ended) & (ended > end + limits.window_slack_s)
     )
-    _fail(OUTSIDE, f"the query is not inside the window [{start}, {end}]", queries, outside, "started_at")
+    _fail(
+        OUTSIDE,
+        f"the query is not inside the window [{start}, {end}]",
+        queries,
+        outside,
+        "started_at",
+    )
     checks = [Check("timing.consistent", "pass", "latencies positive, ttft <= latency, ordered")]
     # A wall-clock duration far from the reported latency is odd but has innocent causes
     # (queueing measured differently): staff look at it, it does not reject.

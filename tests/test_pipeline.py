@@ -1,0 +1,220 @@
+"""Upload -> worker logic -> board, in-process (the real worker process is in test_e2e_worker).
+
+Covers what each bad input gets: a distinct code and readable message in the API, on the status
+page, and nothing on the board.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from submissions import services
+from submissions.models import Evaluation, Submission
+from tests.conftest import Persona, Signer, make_signer, upload
+
+
+def _run(submission_id: str) -> Submission:
+    services.process_submission(submission_id)
+    return Submission.objects.get(pk=submission_id)
+
+
+def _board_models(client: Any) -> list[str]:
+    return [row["model"] for row in client.get("/api/v1/leaderboard/").json()]
+
+
+def _tamper_queries(path: Path) -> Path:
+    """Flip one byte inside queries.parquet, keeping the zip itself valid."""
+    out = path.with_name("tampered-" + path.name)
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = bytearray(src.read(info))
+            if info.filename == "queries.parquet":
+                data[len(data) // 2] ^= 0x01
+            dst.writestr(info, bytes(data))
+    return out
+
+
+def test_signed_bundle_is_scored_and_ranked(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any, anonymous: Persona
+) -> None:
+    response = upload(alice, make_bundle(demo_version, alice_key))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["queue_position"] == 1
+
+    submission = _run(body["id"])
+    assert submission.status == Submission.Status.SCORED, submission.report
+    evaluation = submission.current_evaluation
+    assert evaluation is not None
+    assert 0 < evaluation.accuracy < 1
+    # IPW and IPJ follow the guide's definitions from the stored per-query rows.
+    rows = list(evaluation.queries.all())
+    assert len(rows) == evaluation.n_queries == demo_version.item_count
+    mean_power = sum(r.energy_j / r.latency_s for r in rows) / len(rows)
+    mean_energy = sum(r.energy_j for r in rows) / len(rows)
+    assert evaluation.ipw == pytest.approx(evaluation.accuracy / mean_power, rel=1e-9)
+    assert evaluation.ipj == pytest.approx(evaluation.accuracy / mean_energy, rel=1e-9)
+    assert evaluation.ipw_low <= evaluation.ipw <= evaluation.ipw_high
+
+    assert _board_models(anonymous.api) == ["demo/heron-8b"]
+    page = anonymous.client.get("/")
+    assert page.status_code == 200
+    assert b"demo/heron-8b" in page.content
+    assert b"synthetic" in page.content  # demo data says so
+
+    status = anonymous.api.get(f"/api/v1/submissions/{body['id']}/").json()
+    assert status["status"] == "scored"
+    assert status["evaluation"]["ipw"] == pytest.approx(evaluation.ipw)
+
+
+def test_running_twice_records_once(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+) -> None:
+    body = upload(alice, make_bundle(demo_version, alice_key)).json()
+    _run(body["id"])
+    _run(body["id"])  # a redelivered task finds nothing to claim
+    assert Evaluation.objects.filter(submission_id=body["id"]).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("tampered", "bundle.digest.mismatch"),
+        ("unregistered_key", "bundle.signature.unknown_key"),
+        ("missing_queries", "bundle.workload.missing_queries"),
+        ("unknown_dataset", "bundle.dataset.unknown"),
+        ("bobs_key", "bundle.signature.unknown_key"),
+    ],
+)
+def test_bad_bundles_are_rejected_with_their_code(
+    case: str,
+    code: str,
+    alice: Persona,
+    alice_key: Signer,
+    bob: Persona,
+    demo_version: Any,
+    make_bundle: Any,
+    anonymous: Persona,
+    tmp_path: Path,
+) -> None:
+    if case == "tampered":
+        path = _tamper_queries(make_bundle(demo_version, alice_key))
+    elif case == "unregistered_key":
+        path = make_bundle(demo_version, make_signer())
+    elif case == "bobs_key":
+        path = make_bundle(demo_version, make_signer(bob.user))
+    elif case == "missing_queries":
+        path = _drop_queries(make_bundle, demo_version, alice_key, tmp_path)
+    else:
+        path = make_bundle(
+            demo_version,
+            alice_key,
+            mutate_manifest=lambda m: m["dataset"].update(version="999"),
+        )
+    body = upload(alice, path).json()
+    submission = _run(body["id"])
+
+    assert submission.status == Submission.Status.REJECTED
+    assert submission.error_code == code
+    assert submission.bundle.storage.exists(submission.bundle.name)  # kept for its owner
+    # The API shows the owner the code and a message a person can act on.
+    shown = alice.api.get(f"/api/v1/submissions/{body['id']}/").json()
+    assert shown["report"]["error"]["code"] == code
+    assert len(shown["report"]["error"]["message"]) > 20
+    # So does the status page.
+    page = alice.client.get(f"/submissions/{body['id']}/").content.decode()
+    assert code in page
+    # Nobody else sees it, and it never reaches the board.
+    assert anonymous.api.get(f"/api/v1/submissions/{body['id']}/").status_code == 404
+    assert bob.client.get(f"/submissions/{body['id']}/").status_code == 404
+    assert _board_models(anonymous.api) == []
+    assert not Evaluation.objects.filter(submission=submission).exists()
+
+
+def _drop_queries(make_bundle: Any, version: Any, signer: Signer, tmp_path: Path) -> Path:
+    """A bundle that answers only part of the dataset (re-packed and re-signed, so it verifies)."""
+    import pyarrow.parquet as pq
+
+    from evaluator.bundle import pack_bundle, sign_bundle
+
+    full = make_bundle(version, signer)
+    with zipfile.ZipFile(full) as archive:
+        archive.extract("manifest.json", tmp_path / "x")
+        archive.extract("queries.parquet", tmp_path / "x")
+    import json
+
+    manifest = json.loads((tmp_path / "x" / "manifest.json").read_text())
+    table = pq.read_table(tmp_path / "x" / "queries.parquet")
+    out = tmp_path / "partial.ipwb"
+    pack_bundle(out, manifest, table.slice(0, table.num_rows - 3))
+    sign_bundle(out, signer.key)
+    return out
+
+
+def test_replayed_bundle_is_refused_at_upload(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+) -> None:
+    path = make_bundle(demo_version, alice_key)
+    first = upload(alice, path).json()
+    _run(first["id"])
+    again = upload(alice, path)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "bundle.replay.bundle"
+
+
+def test_same_run_resigned_is_a_replay(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+) -> None:
+    """Same measurements, different bytes (re-signed by another key of alice's): still a replay."""
+    from evaluator.bundle import sign_bundle
+
+    path = make_bundle(demo_version, alice_key, seed=99)
+    _run(upload(alice, path).json()["id"])
+    other_key = make_signer(alice.user)
+    sign_bundle(path, other_key.key)
+    body = upload(alice, path).json()
+    submission = _run(body["id"])
+    assert submission.status == Submission.Status.REJECTED
+    assert submission.error_code in {"bundle.replay.run_id", "bundle.replay.member"}
+
+
+def test_upload_errors_have_codes(alice: Persona, anonymous: Persona, tmp_path: Path) -> None:
+    missing = alice.api.post("/api/v1/submissions/", {}, format="multipart")
+    assert missing.status_code == 400
+    assert missing.json()["error"]["code"] == "upload.missing_file"
+
+    empty = tmp_path / "empty.ipwb"
+    empty.write_bytes(b"")
+    assert upload(alice, empty).json()["error"]["code"] == "upload.empty"
+
+    unauth = upload(anonymous, empty)
+    assert unauth.status_code == 401
+    assert unauth.json()["error"]["code"].startswith("auth.")
+
+    from rest_framework.test import APIClient
+
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token ipwb_not-a-real-token")
+    response = bad.get("/api/v1/keys/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.token_invalid"
+
+
+def test_read_token_cannot_upload(alice: Persona, tmp_path: Path) -> None:
+    from rest_framework.test import APIClient
+
+    _, secret = services.create_api_token(alice.user, "reader", scope="read")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    path = tmp_path / "x.ipwb"
+    path.write_bytes(b"PK")
+    with path.open("rb") as fh:
+        response = client.post("/api/v1/submissions/", {"bundle": fh}, format="multipart")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission.denied"
+    assert not Submission.objects.exists()
