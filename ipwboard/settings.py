@@ -250,3 +250,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Periodic work (run `celery -A ipwboard beat`, or a worker with -B in the embedded profile).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-submissions": {
+        "task": "submissions.tasks.sweep_stale_submissions",
+        "schedule": 60.0,
+    },
+}

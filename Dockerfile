@@ -1,0 +1,20 @@
+# IPW Board image: one image, two roles (web: gunicorn, worker: celery).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    IPWBOARD_DATA_DIR=/var/lib/ipwboard
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY evaluator ./evaluator
+COPY submissions ./submissions
+COPY ipwboard ./ipwboard
+RUN pip install .
+
+COPY . .
+RUN useradd --system --home /var/lib/ipwboard ipwboard \
+    && mkdir -p /var/lib/ipwboard && chown ipwboard /var/lib/ipwboard \
+    && IPWBOARD_ENV=embedded python manage.py collectstatic --noinput
+USER ipwboard
+EXPOSE 8000
+CMD ["gunicorn", "ipwboard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
