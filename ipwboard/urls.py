@@ -20,6 +20,8 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("submissions.web.urls")),
+    path("data/", include("ipwboard.board.data_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("ipwboard.board.urls")),

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import downloads, views
+from . import views
 
 app_name = "board"
 
 urlpatterns = [
     path("", views.leaderboard, name="leaderboard"),
     path("submissions/<uuid:pk>/", views.submission_status, name="submission"),
-    path(
-        "datasets/<slug:slug>/<str:version>/download/",
-        downloads.dataset_download,
-        name="dataset-download",
-    ),
 ]

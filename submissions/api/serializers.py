@@ -141,7 +141,7 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, obj: DatasetVersion) -> str:
         request = self.context.get("request")
-        path = reverse("board:dataset-download", args=[obj.dataset.slug, obj.version])
+        path = reverse("data:dataset-download", args=[obj.dataset.slug, obj.version])
         return request.build_absolute_uri(path) if request else path
 
 

@@ -1,0 +1,1 @@
+"""Account pages for submitters: sign-up, API tokens, signing keys, withdrawals, staff review."""
