@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluator.bundle.tables import iter_responses, iter_trace, read_query_columns, trace_rows
+from evaluator.bundle.tables import TraceReader, iter_responses, read_query_columns
 from evaluator.bundle.unpack import MANIFEST, QUERIES, SIGNATURE, TRACE, OpenedBundle, open_bundle
 from evaluator.checks.telemetry import analyse_trace, power_limit_w
 from evaluator.checks.timing import check_timing
@@ -28,7 +28,7 @@ from evaluator.errors import BundleError, register
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest import parse_time, read_manifest
 from evaluator.metrics import MetricInputs, compute_metrics
-from evaluator.scoring import SCORER_VERSION, score_item
+from evaluator.scoring import SCORER_VERSION, Judge, score_item
 from evaluator.signing import SIGNATURE_MISSING, verify_envelope
 from evaluator.types import (
     BundleInfo,
@@ -56,11 +56,13 @@ def evaluate(
     *,
     trusted_keys: Mapping[str, bytes],
     limits: Limits = DEFAULT_LIMITS,
-    judge: object | None = None,
+    judge: Judge | None = None,
     seed: int = 0,
     workdir: Path | None = None,
 ) -> EvaluationResult:
     """Evaluate one bundle; raise ``BundleError`` if it is rejected."""
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="ipwb-", dir=workdir))
     try:
         return _evaluate(Path(bundle_path), dataset, trusted_keys, limits, judge, seed, scratch)
@@ -73,7 +75,7 @@ def _evaluate(
     dataset: Dataset,
     trusted_keys: Mapping[str, bytes],
     limits: Limits,
-    judge: object | None,
+    judge: Judge | None,
     seed: int,
     scratch: Path,
 ) -> EvaluationResult:
@@ -180,15 +182,15 @@ def _telemetry(
 ) -> list[Check]:
     started, ended = queries["started_at"], queries["ended_at"]
     timed = bool((~np.isnan(started) & ~np.isnan(ended)).all())
-    path = opened.members[TRACE]
+    reader = TraceReader(opened.members[TRACE], limits)
     return analyse_trace(
-        iter_trace(path, limits),
+        reader.batches(),
         period_s=float(manifest["measurement"]["sampling_period_s"]),
         window=window,
         power_limit=power_limit_w(manifest, limits),
         claimed_energy_j=float(np.sum(queries["energy_j"])),
         query_intervals=(started, ended) if timed else None,
-        total_rows=trace_rows(path),
+        total_rows=reader.rows,
         limits=limits,
     )
 
@@ -197,7 +199,7 @@ def _score(
     opened: OpenedBundle,
     dataset: Dataset,
     queries: Any,
-    judge: object | None,
+    judge: Judge | None,
     limits: Limits,
 ) -> tuple[list[DatasetItem], list[ItemResult]]:
     """Score in dataset order; responses are streamed, never all held at once."""

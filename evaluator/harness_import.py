@@ -409,8 +409,8 @@ def import_ipw_run(
     report.defaulted_fields = sorted(
         f"{section}.{key}"
         for section, values in defaults.items()
-        for key in values
-        if f"{section}.{key}" not in given
+        for key, value in values.items()
+        if value == "unknown" and f"{section}.{key}" not in given
     )
     _merge(manifest, overrides)
     report.quirks = _quirks(report, len(rows))

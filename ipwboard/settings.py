@@ -158,13 +158,15 @@ if PRODUCTION and CELERY_BROKER_URL.startswith("filesystem"):
     raise ImproperlyConfigured("production needs a real broker: set CELERY_BROKER_URL or REDIS_URL")
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Without it kombu keeps broadcast state in ./control of whatever directory it runs in.
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -258,3 +260,27 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+
+# === issue 6: accounts, API limits, direct uploads, exports =====================================
+# Rate limits (DRF throttles, "N/second|minute|hour|day"); a 429 carries Retry-After. The test
+# profile relaxes them so one suite from one IP is never throttled; throttle tests override them.
+_RELAXED = IPWBOARD_ENV == "test"
+IPWBOARD_THROTTLE_RATES = {
+    "uploads_user": env_str("IPWBOARD_RATE_UPLOADS_USER", "100000/hour" if _RELAXED else "30/hour"),
+    "uploads_ip": env_str("IPWBOARD_RATE_UPLOADS_IP", "100000/hour" if _RELAXED else "60/hour"),
+    "challenges_user": env_str(
+        "IPWBOARD_RATE_CHALLENGES_USER", "100000/hour" if _RELAXED else "60/hour"
+    ),
+    "challenges_ip": env_str(
+        "IPWBOARD_RATE_CHALLENGES_IP", "100000/hour" if _RELAXED else "120/hour"
+    ),
+}
+# Bundles above this size go straight to S3 through presigned multipart URLs (when S3 is
+# configured); smaller ones stream through the API.
+IPWBOARD_DIRECT_UPLOAD_THRESHOLD_BYTES = env_int(
+    "IPWBOARD_DIRECT_UPLOAD_THRESHOLD_BYTES", 64 * 1024**2
+)
+IPWBOARD_DIRECT_UPLOAD_PART_BYTES = env_int("IPWBOARD_DIRECT_UPLOAD_PART_BYTES", 64 * 1024**2)
+IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS = env_int("IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS", 24 * 3600)
+# Board exports are rebuilt at most once per this many seconds after a change.
+IPWBOARD_EXPORTS_DEBOUNCE_SECONDS = env_int("IPWBOARD_EXPORTS_DEBOUNCE_SECONDS", 30)

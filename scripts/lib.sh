@@ -24,8 +24,9 @@ fi
 
 log() { printf '%s==> %s%s\n' "$_ipw_bold" "$*" "$_ipw_reset" >&2; }
 warn() { printf '%s==> warning: %s%s\n' "$_ipw_yellow" "$*" "$_ipw_reset" >&2; }
+error() { printf '%s==> error: %s%s\n' "$_ipw_red" "$*" "$_ipw_reset" >&2; }
 die() {
-    printf '%s==> error: %s%s\n' "$_ipw_red" "$*" "$_ipw_reset" >&2
+    error "$@"
     exit 1
 }
 
@@ -63,7 +64,10 @@ _venv_fingerprint() {
     {
         cat "${IPW_ROOT}/pyproject.toml"
         "$IPW_PY" -c 'import sys; print(sys.version)'
-        (cd "$IPW_ROOT" && ls -d -- */__init__.py 2>/dev/null | grep -v '^tests/' || true)
+        local init
+        for init in "$IPW_ROOT"/*/__init__.py; do
+            [[ -e "$init" && "$init" != "$IPW_ROOT/tests/__init__.py" ]] && printf '%s\n' "${init#"$IPW_ROOT"/}"
+        done
     } | sha256sum | cut -d' ' -f1
 }
 
@@ -152,7 +156,10 @@ _as_pg() {
     local user="$1" dir="$2"
     shift 2
     if [[ "$(id -u)" == 0 ]]; then
-        (cd "$dir" && runuser -u "$user" -- "$@")
+        local runuser
+        runuser="$(command -v runuser || ls /usr/sbin/runuser /sbin/runuser 2>/dev/null | head -n1)"
+        [[ -n "$runuser" ]] || die "runuser (util-linux) not found: needed to run PostgreSQL as '$user'"
+        (cd "$dir" && "$runuser" -u "$user" -- "$@")
     else
         (cd "$dir" && "$@")
     fi
@@ -241,7 +248,7 @@ stop_postgres() {
 
 # start_redis RUN_DIR: redis-server on a free port, nothing persisted. Exports REDIS_URL.
 start_redis() {
-    local run_dir="$1" port attempt pid i
+    local run_dir="$1" port attempt pid
     command -v redis-server >/dev/null 2>&1 || die "redis-server not found. $(_apt_hint redis-server)"
     for attempt in 1 2 3; do
         port="$(free_port)"
@@ -249,7 +256,7 @@ start_redis() {
             --dir "$run_dir" --logfile "$run_dir/redis.log" </dev/null >/dev/null 2>&1 &
         pid=$!
         printf '%s\n' "$pid" >"$run_dir/redis.pid"
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             kill -0 "$pid" 2>/dev/null || break
             port_open 127.0.0.1 "$port" && {
                 export REDIS_URL="redis://127.0.0.1:${port}/0"
@@ -266,11 +273,11 @@ start_redis() {
 }
 
 stop_redis() {
-    local run_dir="$1" pid i
+    local run_dir="$1" pid
     pid="$(cat "$run_dir/redis.pid" 2>/dev/null || true)"
     [[ -n "$pid" ]] || return 0
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done

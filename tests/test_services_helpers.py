@@ -134,6 +134,8 @@ app.conf.broker_transport_options = {
     "data_folder_in": str(BASE / "queue"),
     "data_folder_out": str(BASE / "queue"),
     "store_processed": False,
+    # kombu's default is ./control, relative to whatever the cwd is: keep it in the temp dir.
+    "control_folder": str(BASE / "control"),
 }
 app.conf.task_default_queue = "tiny"
 

@@ -143,15 +143,15 @@ def pack_bundle(
 ) -> Path:
     """Write an unsigned bundle; the manifest is validated first so a bad one is never packed."""
     out_path = Path(out_path)
-    manifest = copy.deepcopy(dict(manifest))
-    validate_manifest(manifest)
-    with tempfile.TemporaryDirectory(
-        dir=out_path.parent if out_path.parent.exists() else None
-    ) as t:
+    document: dict[str, Any] = copy.deepcopy(dict(manifest))
+    validate_manifest(document)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Work beside the target: same filesystem, so the final rename is atomic.
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as t:
         tmpdir = Path(t)
         members: dict[str, Path] = {}
         members[MANIFEST] = tmpdir / MANIFEST
-        members[MANIFEST].write_bytes(dump_manifest(manifest))
+        members[MANIFEST].write_bytes(dump_manifest(document))
         members[QUERIES] = write_parquet(queries, QUERY_SCHEMA, tmpdir / QUERIES)
         if trace is not None:
             members[TRACE] = write_parquet(trace, TRACE_SCHEMA, tmpdir / TRACE)

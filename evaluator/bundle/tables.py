@@ -58,7 +58,7 @@ FLOAT_QUERY_COLUMNS = tuple(c.name for c in QUERY_COLUMNS if c.name not in ("que
 
 
 def _codes(prefix: str, what: str) -> dict[str, str]:
-    return {
+    codes = {
         "not_parquet": register(
             f"bundle.{prefix}.not_parquet", f"{what} is not a readable Parquet file."
         ),
@@ -67,10 +67,12 @@ def _codes(prefix: str, what: str) -> dict[str, str]:
         ),
         "too_many": register(f"bundle.{prefix}.too_many_rows", f"{what} has too many rows."),
         "null": register(f"bundle.{prefix}.null_value", f"A required value in {what} is null."),
-        "non_finite": register(
-            f"bundle.{prefix}.non_finite", f"A number in {what} is NaN or infinite."
-        ),
     }
+    if prefix == "queries":  # NaN in a trace is judged by the telemetry checks instead
+        codes["non_finite"] = register(
+            f"bundle.{prefix}.non_finite", f"A number in {what} is NaN or infinite."
+        )
+    return codes
 
 
 Q = _codes("queries", QUERIES_NAME)
@@ -228,24 +230,31 @@ class TraceBatch(NamedTuple):
     energy_j: np.ndarray  # float64, NaN where null
 
 
+class TraceReader:
+    """An opened, schema-checked trace.parquet; ``batches()`` streams it."""
+
+    def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+        # Opened eagerly so a bad file fails here, not at the first batch.
+        self.handle = open_parquet(path, TRACE_COLUMNS, TRACE_NAME, limits.max_trace_samples, T)
+        self.rows: int = self.handle.metadata.num_rows
+        self.limits = limits
+
+    def batches(self) -> Iterator[TraceBatch]:
+        offset = 0
+        names = list(TRACE_SCHEMA.names)
+        for batch in self.handle.iter_batches(batch_size=self.limits.batch_rows, columns=names):
+            _require_non_null(batch, "timestamp_ns", offset, TRACE_NAME, T)
+            stamps = pc.cast(batch.column("timestamp_ns"), pa.int64())
+            # NaN power and energy are judged by the telemetry checks (a few bad samples pass).
+            power = pc.cast(batch.column("power_w"), pa.float64())
+            energy = pc.cast(batch.column("energy_j"), pa.float64())
+            yield TraceBatch(
+                np.asarray(stamps.to_numpy(zero_copy_only=False), dtype=np.int64),
+                np.asarray(power.to_numpy(zero_copy_only=False), dtype=np.float64),
+                np.asarray(energy.to_numpy(zero_copy_only=False), dtype=np.float64),
+            )
+            offset += batch.num_rows
+
+
 def iter_trace(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:
-    handle = open_parquet(path, TRACE_COLUMNS, TRACE_NAME, limits.max_trace_samples, T)
-    offset = 0
-    for batch in handle.iter_batches(
-        batch_size=limits.batch_rows, columns=list(TRACE_SCHEMA.names)
-    ):
-        _require_non_null(batch, "timestamp_ns", offset, TRACE_NAME, T)
-        stamps = pc.cast(batch.column("timestamp_ns"), pa.int64()).to_numpy(zero_copy_only=False)
-        # NaN power and energy are judged by the telemetry checks (a few bad samples are allowed).
-        power = pc.cast(batch.column("power_w"), pa.float64()).to_numpy(zero_copy_only=False)
-        energy = pc.cast(batch.column("energy_j"), pa.float64()).to_numpy(zero_copy_only=False)
-        yield TraceBatch(
-            np.asarray(stamps, dtype=np.int64),
-            np.asarray(power, dtype=np.float64),
-            np.asarray(energy, dtype=np.float64),
-        )
-        offset += batch.num_rows
-
-
-def trace_rows(path: Path) -> int:
-    return pq.ParquetFile(path).metadata.num_rows
+    return TraceReader(path, limits).batches()

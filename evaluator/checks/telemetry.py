@@ -195,7 +195,7 @@ def analyse_trace(
         # Counter vs integral, over intervals with two good power readings and no gap.
         valid_p = np.isfinite(p) & (p > 0) & (p <= power_limit)
         use = valid_p[:-1] & valid_p[1:] & (dt <= gap_ns)
-        state.integral += float((((p[:-1] + p[1:]) / 2) * (dt / NS))[use].sum())
+        state.integral += float((((p[:-1][use] + p[1:][use]) / 2) * (dt[use] / NS)).sum())
         state.counter += float(de[use].sum())
         # Read the counter at the requested instants that fall inside this stretch.
         stop = int(np.searchsorted(sorted_points, t[-1], side="right"))

@@ -30,8 +30,8 @@ _LATEX_WRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
 # Words that may follow a letter used as an answer ("A is correct", "I because ..."); any other
 # lowercase word after "A" or "I" means the article / the pronoun ("A queue", "I think").
 _AFTER_LETTER_OK = frozenset(
-    "is was would should seems must fits matches and or because since as here in for with "
-    "which that from over".split()
+    {"is", "was", "would", "should", "seems", "must", "fits", "matches", "and", "or", "because"}
+    | {"since", "as", "here", "in", "for", "with", "which", "that", "from", "over"}
 )
 
 
@@ -63,9 +63,11 @@ class _Patterns:
             r"|\bI\s+(?:choose|pick|select|would\s+choose|would\s+pick|would\s+go\s+with|"
             r"'d\s+go\s+with)|\bgo\s+with)"
             r"\s*:?\s*(?:option|choice|letter)?\s*(?:\*\*|__)?\s*"
-            rf"(?:\((?P<p>{cls}|{low})\)|\[(?P<b>{cls})\]|(?-i:(?P<l>{cls})){ident}(?![.,]\d))"
+            rf"(?:\((?P<p>{cls}|{low})\)|\[(?P<b>{cls})\]|(?-i:(?P<l>{cls})){ident}(?![.,]\d)"
+            # A lone lowercase letter ending the phrase ("Answer: b") is a letter, not an article.
+            rf"|(?-i:(?P<lo>{low}))(?=[ \t]*(?:$|[.)\n,;!]))(?![.,]\d))"
             r"(?-i:(?P<after>\s+[a-z]+))?",
-            re.IGNORECASE,
+            re.IGNORECASE | re.MULTILINE,
         )
         # "C is the correct answer", "Option C is correct", "So (C) is right".
         self.is_correct = re.compile(
@@ -139,7 +141,7 @@ class _Reader:
         if self.text_re is None:
             return None
         fragment = _LATEX_WRAP.sub(r"\1", fragment).strip(" *_:$()[]\"'")
-        fragment = re.sub(r"^(?:option|choice)\s+", "", fragment, flags=re.IGNORECASE)
+        fragment = re.sub(r"^(?:option|choice|the)\s+", "", fragment, flags=re.IGNORECASE)
         if anchored:
             match = self.text_re.match(fragment)
             return self.by_text.get(match.group(0).lower()) if match else None
@@ -221,7 +223,7 @@ def extract_choice(response: str, options: Mapping[str, str]) -> tuple[str | Non
     reader = _Reader(text, dict(options))
     found = reader.declarations()
     if found:
-        pos, letter, how = max(found, key=lambda d: d[0])
+        _, letter, how = max(found, key=lambda d: d[0])
         return letter, how
     if is_refusal(text):
         return None, "the model declined to answer"

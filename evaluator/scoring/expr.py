@@ -37,7 +37,9 @@ _LATEX_SIMPLE = [
     (re.compile(r"\\(?:text|mathrm|textbf|mathbf|operatorname)\s*\{[^{}]*\}"), " "),
     (re.compile(r"\\(?:d|t)frac"), r"\\frac"),
 ]
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[A-Za-z]+)|(?P<op>\*\*|[-+*/^(),]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[A-Za-z]+)|(?P<op>\*\*|[-+*/^(),]))"
+)
 
 
 def _braced(text: str, start: int) -> tuple[str, int]:
@@ -173,8 +175,10 @@ class _Parser:
                 if divisor == 0:
                     raise ExprError("division by zero")
                 value = value / divisor
-            elif tok[0] in ("num", "sym", "name") or tok == ("op", "("):
-                value = value * self.power()  # implicit multiplication: 2x, 2(x+1), x y
+            elif tok[0] in ("sym", "name") or tok == ("op", "("):
+                # Implicit multiplication (2x, 2(x+1), x y) but never number-number: "1 234 567"
+                # is a badly written number, not a product.
+                value = value * self.power()
             else:
                 break
         return value

@@ -200,7 +200,9 @@ class OpenAICompatibleJudge:
             if not isinstance(content, str):
                 raise JudgeCallError("judge reply has no text content")
             return content
-        raise JudgeCallError(f"judge unavailable after {self.max_retries + 1} attempts: {last_error}")
+        raise JudgeCallError(
+            f"judge unavailable after {self.max_retries + 1} attempts: {last_error}"
+        )
 
     def judge(self, item: DatasetItem, response: str) -> ItemScore:
         if item.reference is None:
@@ -223,11 +225,18 @@ class OpenAICompatibleJudge:
         holds_second = second in ("B", "TIE")
         extracted = f"candidate-first={first}, reference-first={second}"
         if holds_first and holds_second:
-            score = ItemScore("correct", extracted, "judge rates the response at least as good as "
-                              "the reference in both orders")
+            score = ItemScore(
+                "correct",
+                extracted,
+                "judge rates the response at least as good as the reference in both orders",
+            )
         elif holds_first or holds_second:
-            score = ItemScore("incorrect", extracted, "judge verdicts disagree between the two "
-                              "orders (position bias); counted as incorrect")
+            score = ItemScore(
+                "incorrect",
+                extracted,
+                "judge verdicts disagree between the two "
+                "orders (position bias); counted as incorrect",
+            )
         else:
             score = ItemScore("incorrect", extracted, "judge prefers the reference in both orders")
         if self.cache is not None:

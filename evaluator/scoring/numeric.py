@@ -41,8 +41,20 @@ _PLAIN = re.compile(
 )
 # Any number inside running text (fallback scanning).
 _ANY = re.compile(
-    r"(?<![\w.^])(?P<sign>-)?(?:\\frac\s*\{\s*(?P<fn>" + _N + r")\s*\}\s*\{\s*(?P<fd>" + _N + r")\s*\}"
-    r"|(?P<num>" + _N + r")(?:\s*/\s*(?P<den>" + _N + r")(?![\d.])|" + _SCI + r")?)" + _PCT + "?"
+    r"(?<![\w.^])(?P<sign>-)?(?:\\frac\s*\{\s*(?P<fn>"
+    + _N
+    + r")\s*\}\s*\{\s*(?P<fd>"
+    + _N
+    + r")\s*\}"
+    r"|(?P<num>"
+    + _N
+    + r")(?:\s*/\s*(?P<den>"
+    + _N
+    + r")(?![\d]|\.\d)|"
+    + _SCI
+    + r")?)"
+    + _PCT
+    + "?"
 )
 _FINAL_DECL = re.compile(r"final\s+answer\s*(?:is|:)?\s*:?\s*(?P<rest>[^\n]{1,200})", re.IGNORECASE)
 _ANSWER_DECL = re.compile(
@@ -55,7 +67,10 @@ _CLAUSE_BREAK = re.compile(
     r",\s|;|\s\(|\s(?:since|because|as|so|or|and|which|where|when|given|but|if|i\.e\.)\s",
     re.IGNORECASE,
 )
-_SEGMENT_JUNK = re.compile(r"\*\*|__|`|\\\(|\\\)|\\\[|\\\]|\$")
+# Markdown bold hugs a word on one side only; "x**2" (a power) is kept.
+_SEGMENT_JUNK = re.compile(
+    r"(?<![\w)}])\*\*|\*\*(?![\w({])|__|`|\\\(|\\\)|\\\[|\\\]|\\?\$|\\[,;:! ]"
+)
 
 
 def _fraction(text: str) -> Fraction:
@@ -265,12 +280,11 @@ def score_numeric(item: DatasetItem, response: str) -> ItemScore:
     ref_expr = sympy.Rational(ref) if kind == "num" else ref
     resp_expr = sympy.Rational(value) if isinstance(value, Fraction) else value
     ok = any(
-        _symbolic_equal(v, ref_expr, abs_tol, rel_tol)
-        for v in _candidates(resp_expr, pct, ref_pct)
+        _symbolic_equal(v, ref_expr, abs_tol, rel_tol) for v in _candidates(resp_expr, pct, ref_pct)
     )
     return ItemScore(
         "correct" if ok else "incorrect",
-        str(resp_expr),
+        _fmt(value) if isinstance(value, Fraction) else str(resp_expr),
         f"{where} {shown!r} is {'' if ok else 'not '}equivalent to reference {item.reference}",
     )
 

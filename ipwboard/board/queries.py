@@ -1,29 +1,39 @@
-"""Ranked querysets for the board. One place decides what is ranked and how."""
+"""Ranked querysets for the board. One place decides what is ranked and how.
+
+Rankings never mix measurement classes: a rank is always among rows of the same dataset version and
+the same measurement scope (what was metered), the "ranking context". A page showing several
+contexts shows one table, with its own ranks, per context.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, Q, QuerySet, TextField, Window
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, RowNumber
 
-from submissions.models import Evaluation, Submission
+from submissions.models import DatasetVersion, Evaluation, Submission
 
-# column key -> (label, ORM expression, higher_is_better)
-SORTABLE: dict[str, tuple[str, str, bool]] = {
-    "ipw": ("IPW", "ipw", True),
-    "accuracy": ("Accuracy", "accuracy", True),
-    "ipj": ("IPJ", "ipj", True),
-    "power": ("Mean power", "mean_power_w", False),
-    "energy": ("Energy / query", "mean_energy_j", False),
-    "latency": ("Latency p50", "latency_p50_s", False),
-    "throughput": ("Throughput", "throughput_tok_s", True),
-    "model": ("Model", "submission__model__name", False),
-    "hardware": ("Hardware", "submission__hardware__label", False),
-    "date": ("Date", "submission__finished_at", True),
-}
+from .state import PER_PAGE, SORTABLE, BoardQuery
+
+__all__ = [
+    "PER_PAGE",
+    "SORTABLE",
+    "BoardPage",
+    "BoardQuery",
+    "Group",
+    "RankedRow",
+    "board_page",
+    "leaderboard",
+    "ranked_submissions",
+    "with_ranks",
+]
+
 # The unit a leaderboard row stands for: never mix datasets or measurement classes in one rank.
 PAIR_KEY = (
     "submission__model",
@@ -31,6 +41,21 @@ PAIR_KEY = (
     "submission__dataset_version",
     "submission__measurement_scope",
 )
+ROW_RELATED = (
+    "submission__model",
+    "submission__hardware",
+    "submission__dataset_version__dataset",
+    "submission__owner",
+)
+
+
+def measured() -> Coalesce:
+    """When the run was measured: the manifest's window start (RFC 3339, schema-validated, so it
+    sorts as text), else when it was uploaded."""
+    return Coalesce(
+        KeyTextTransform("start", KeyTransform("window", "submission__manifest")),
+        Cast("submission__created_at", TextField()),
+    )
 
 
 def ranked_submissions() -> Q:
@@ -44,77 +69,53 @@ def ranked_submissions() -> Q:
     )
 
 
-@dataclass(frozen=True)
-class BoardQuery:
-    """The whole view state of the leaderboard, parsed from (and written back to) the URL."""
-
-    sort: str = "ipw"
-    descending: bool = True
-    dataset: str = ""
-    scope: str = ""
-    hw_class: str = ""
-    vendor: str = ""
-    q: str = ""
-    show_all: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> BoardQuery:
-        sort = params.get("sort", "ipw")
-        if sort not in SORTABLE:
-            sort = "ipw"
-        default_desc = SORTABLE[sort][2]
-        direction = params.get("dir", "")
-        descending = default_desc if direction not in ("asc", "desc") else direction == "desc"
-        return cls(
-            sort=sort,
-            descending=descending,
-            dataset=params.get("dataset", "")[:100],
-            scope=params.get("scope", "")[:20],
-            hw_class=params.get("hw_class", "")[:10],
-            vendor=params.get("vendor", "")[:100],
-            q=params.get("q", "")[:100].strip(),
-            show_all=params.get("all", "") == "1",
-        )
-
-    def to_params(self, **changes: Any) -> dict[str, str]:
-        state = {**self.__dict__, **changes}
-        params = {
-            "sort": state["sort"] if state["sort"] != "ipw" else "",
-            "dir": ("desc" if state["descending"] else "asc")
-            if state["descending"] != SORTABLE[state["sort"]][2]
-            else "",
-            "dataset": state["dataset"],
-            "scope": state["scope"],
-            "hw_class": state["hw_class"],
-            "vendor": state["vendor"],
-            "q": state["q"],
-            "all": "1" if state["show_all"] else "",
-        }
-        return {key: value for key, value in params.items() if value}
-
-
-def leaderboard(query: BoardQuery) -> QuerySet[Evaluation]:
-    """Current evaluations of ranked submissions, best per pair unless ``show_all``."""
-    qs = Evaluation.objects.filter(ranked_submissions())
+def _filter(qs: QuerySet[Evaluation], query: BoardQuery) -> QuerySet[Evaluation]:
     if query.dataset:
         slug, _, version = query.dataset.partition("@")
         qs = qs.filter(submission__dataset_version__dataset__slug=slug)
         if version:
             qs = qs.filter(submission__dataset_version__version=version)
-    if query.scope:
-        qs = qs.filter(submission__measurement_scope=query.scope)
-    if query.hw_class:
-        qs = qs.filter(submission__hardware__hw_class=query.hw_class)
-    if query.vendor:
-        qs = qs.filter(submission__hardware__vendor__iexact=query.vendor)
+    exact = {
+        "submission__measurement_scope": query.scope,
+        "submission__hardware__hw_class": query.hw_class,
+        "submission__hardware__vendor__iexact": query.vendor,
+        "submission__hardware__accelerator__iexact": query.accelerator,
+        "submission__model__family__iexact": query.family,
+        "submission__quantization__iexact": query.quant,
+        "submission__model__slug": query.model,
+        "submission__hardware__slug": query.hardware,
+    }
+    qs = qs.filter(**{key: value for key, value in exact.items() if value})
+    if query.max_active:
+        qs = qs.filter(submission__model__params_active_b__lte=query.max_active)
+    if query.date_from:
+        qs = qs.filter(measured__gte=query.date_from.isoformat())
+    if query.date_to:
+        qs = qs.filter(measured__lt=(query.date_to + timedelta(days=1)).isoformat())
     if query.q:
         qs = qs.filter(
             Q(submission__model__name__icontains=query.q)
-            | Q(submission__hardware__label__icontains=query.q)
             | Q(submission__model__family__icontains=query.q)
+            | Q(submission__hardware__label__icontains=query.q)
+            | Q(submission__hardware__accelerator__icontains=query.q)
             | Q(submission__owner__username__icontains=query.q)
+            | Q(submission__engine__icontains=query.q)
+            | Q(submission__quantization__icontains=query.q)
         )
+    return qs
+
+
+def _ordered(qs: QuerySet[Evaluation], query: BoardQuery) -> QuerySet[Evaluation]:
+    order = SORTABLE[query.sort][1]
+    expr = F(order).desc(nulls_last=True) if query.descending else F(order).asc(nulls_last=True)
+    return qs.order_by(expr, "-ipw", "pk")
+
+
+def filtered(query: BoardQuery) -> QuerySet[Evaluation]:
+    """Current evaluations of ranked submissions matching the filters, best per pair unless
+    ``show_all`` (the best: highest IPW, the earliest on a tie), in the requested order."""
+    qs = Evaluation.objects.filter(ranked_submissions()).annotate(measured=measured())
+    qs = _filter(qs, query)
     if not query.show_all:
         qs = qs.annotate(
             pair_rank=Window(
@@ -123,35 +124,154 @@ def leaderboard(query: BoardQuery) -> QuerySet[Evaluation]:
                 order_by=[F("ipw").desc(), F("created_at").asc()],
             )
         ).filter(pair_rank=1)
-    order = SORTABLE[query.sort][1]
-    ordering = F(order).desc(nulls_last=True) if query.descending else F(order).asc(nulls_last=True)
-    return qs.select_related(
-        "submission__model",
-        "submission__hardware",
-        "submission__dataset_version__dataset",
-        "submission__owner",
-    ).order_by(ordering, "-ipw", "pk")
+    return _ordered(qs, query)
+
+
+def leaderboard(query: BoardQuery) -> QuerySet[Evaluation]:
+    """``filtered`` with the related rows a table needs (one query, any row count)."""
+    return filtered(query).select_related(*ROW_RELATED)
 
 
 @dataclass(frozen=True)
 class RankedRow:
     rank: int
-    tied: bool  # the IPW interval overlaps the row ranked just above (by IPW)
+    tied: bool  # the IPW interval overlaps a neighbour's: a statistical tie
     evaluation: Evaluation
 
 
-def with_ranks(rows: list[Evaluation]) -> list[RankedRow]:
-    """IPW ranks among the rows shown, with ties where 95% intervals overlap the next better."""
-    by_ipw = sorted(rows, key=lambda e: -e.ipw)
+Light = tuple[Any, ...]  # (pk, dataset_version_id, scope, ipw, ipw_low, ipw_high)
+
+
+def _ranks(rows: Iterable[Light]) -> dict[int, tuple[int, bool]]:
+    """IPW ranks within one context; a row whose interval overlaps the next better one shares its
+    rank (chains too), so a rank only changes where the intervals separate."""
+    by_ipw = sorted(rows, key=lambda r: (-r[3], r[0]))
     rank_of: dict[int, tuple[int, bool]] = {}
-    for index, evaluation in enumerate(by_ipw):
-        tied = False
-        rank = index + 1
+    for index, row in enumerate(by_ipw):
+        rank, tied = index + 1, False
         if index:
             above = by_ipw[index - 1]
-            if evaluation.ipw_high >= above.ipw_low:
+            if row[5] >= above[4]:
                 tied = True
-                rank = rank_of[above.pk][0]
-                rank_of[above.pk] = (rank, True)
-        rank_of[evaluation.pk] = (rank, tied)
+                rank = rank_of[above[0]][0]
+                rank_of[above[0]] = (rank, True)
+        rank_of[row[0]] = (rank, tied)
+    return rank_of
+
+
+def with_ranks(rows: list[Evaluation]) -> list[RankedRow]:
+    """Rank evaluations (already loaded with their submissions) within their own context."""
+    groups: dict[tuple[Any, str], list[Light]] = defaultdict(list)
+    for e in rows:
+        s = e.submission
+        key = (s.dataset_version_id, s.measurement_scope)
+        groups[key].append((e.pk, *key, e.ipw, e.ipw_low, e.ipw_high))
+    rank_of: dict[int, tuple[int, bool]] = {}
+    for members in groups.values():
+        rank_of.update(_ranks(members))
     return [RankedRow(*rank_of[e.pk], e) for e in rows]
+
+
+@dataclass
+class Group:
+    """One ranking context (dataset version x measurement scope) and the rows of this page."""
+
+    dataset_version: DatasetVersion | None
+    scope: str
+    total: int
+    rows: list[RankedRow] = field(default_factory=list)
+
+    @property
+    def dataset_param(self) -> str:
+        dv = self.dataset_version
+        return f"{dv.dataset.slug}@{dv.version}" if dv else ""
+
+
+@dataclass
+class BoardPage:
+    query: BoardQuery
+    groups: list[Group]
+    pages: int  # the largest group decides how many pages there are
+    total: int
+
+    @property
+    def rows(self) -> list[RankedRow]:
+        return [row for group in self.groups for row in group.rows]
+
+    @property
+    def any_synthetic(self) -> bool:
+        return any(row.evaluation.submission.synthetic for row in self.rows)
+
+
+def board_page(query: BoardQuery, per_page: int = PER_PAGE) -> BoardPage:
+    """The rows of one page, grouped by ranking context, in exactly two queries.
+
+    Ranks need every row of a context (a tie is decided by the neighbour), so the first query
+    fetches a light tuple for all matching rows; the second loads only the rows shown.
+    """
+    light: list[Light] = list(
+        filtered(query).values_list(
+            "pk",
+            "submission__dataset_version_id",
+            "submission__measurement_scope",
+            "ipw",
+            "ipw_low",
+            "ipw_high",
+        )
+    )
+    contexts: dict[tuple[Any, str], list[Light]] = defaultdict(list)
+    for row in light:  # keeps the requested order within each context
+        contexts[(row[1], row[2])].append(row)
+    # Most populated context first: that is the ranking most people came for.
+    ordered = sorted(contexts.items(), key=lambda item: (-len(item[1]), str(item[0])))
+    start = (query.page - 1) * per_page
+    shown: dict[int, tuple[int, bool]] = {}
+    for _key, members in ordered:
+        ranks = _ranks(members)
+        shown.update({row[0]: ranks[row[0]] for row in members[start : start + per_page]})
+    loaded = {
+        e.pk: e
+        for e in Evaluation.objects.filter(pk__in=list(shown))
+        .annotate(measured=measured())
+        .select_related(*ROW_RELATED)
+    }
+    groups = []
+    for (_dv_id, scope), members in ordered:
+        page_rows = [
+            RankedRow(*shown[row[0]], loaded[row[0]])
+            for row in members[start : start + per_page]
+            if row[0] in loaded
+        ]
+        dv = page_rows[0].evaluation.submission.dataset_version if page_rows else None
+        if page_rows:
+            groups.append(Group(dv, scope, len(members), page_rows))
+    largest = max((len(m) for m in contexts.values()), default=0)
+    pages = max(1, -(-largest // per_page))
+    return BoardPage(query, groups, pages, len(light))
+
+
+def filter_options() -> dict[str, Any]:
+    """Choices for the filter form: only values that occur among ranked rows (fixed queries)."""
+    ranked = Submission.objects.filter(
+        status=Submission.Status.SCORED,
+        hidden=False,
+        withdrawn_at__isnull=True,
+        review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
+    )
+
+    def distinct(field_name: str) -> list[str]:
+        values = ranked.exclude(**{field_name: ""}).values_list(field_name, flat=True)
+        return sorted({v for v in values.distinct().order_by() if v}, key=str.lower)
+
+    return {
+        "datasets": list(
+            DatasetVersion.objects.filter(
+                pk__in=ranked.values("dataset_version").distinct().order_by()
+            ).select_related("dataset")
+        ),
+        "vendors": distinct("hardware__vendor"),
+        "accelerators": distinct("hardware__accelerator"),
+        "families": distinct("model__family"),
+        "quants": distinct("quantization"),
+        "scopes": distinct("measurement_scope"),
+    }

@@ -28,6 +28,10 @@ def error_response(code: str, message: str, http_status: int, **extra: Any) -> R
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from ..services.accounts import ActionError
+
+    if isinstance(exc, ActionError):
+        return error_response(exc.code, exc.message, exc.http_status)
     if isinstance(exc, BundleError):
         body = exc.to_dict()
         http = status.HTTP_409_CONFLICT if exc.code.startswith("bundle.replay") else 400

@@ -7,7 +7,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from ..models import DatasetVersion, Evaluation, SigningKey, Submission
+from ..models import ApiToken, DatasetVersion, Evaluation, SigningKey, Submission
+from ..services.accounts import estimated_wait_seconds, queue_position
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
@@ -49,7 +50,11 @@ class SubmissionSerializer(serializers.ModelSerializer):
     hardware = serializers.CharField(source="hardware.label", default=None)
     dataset = serializers.SerializerMethodField()
     evaluation = EvaluationSerializer(source="current_evaluation", default=None)
+    organisation = serializers.CharField(source="organisation.slug", default=None)
     queue_position = serializers.SerializerMethodField()
+    estimated_wait_s = serializers.SerializerMethodField(
+        help_text="Median recent processing time x queue position (null when not queued)."
+    )
     permalink = serializers.SerializerMethodField()
 
     class Meta:
@@ -76,7 +81,11 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "error_code",
             "report",
             "evaluation",
+            "organisation",
+            "staff_reproduced",
+            "withdrawn_at",
             "queue_position",
+            "estimated_wait_s",
             "permalink",
         ]
 
@@ -84,14 +93,10 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return str(obj.dataset_version) if obj.dataset_version_id else None
 
     def get_queue_position(self, obj: Submission) -> int | None:
-        if obj.status != Submission.Status.QUEUED:
-            return None
-        return (
-            Submission.objects.filter(
-                status=Submission.Status.QUEUED, created_at__lt=obj.created_at
-            ).count()
-            + 1
-        )
+        return queue_position(obj)
+
+    def get_estimated_wait_s(self, obj: Submission) -> float | None:
+        return estimated_wait_seconds(obj)
 
     def get_permalink(self, obj: Submission) -> str:
         request = self.context.get("request")
@@ -103,6 +108,7 @@ class SigningKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = SigningKey
         fields = [
+            "id",
             "fingerprint",
             "name",
             "public_key",
@@ -151,3 +157,72 @@ class ChallengeSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {"nonce": instance.nonce, "expires_at": instance.expires_at.isoformat()}
+
+
+class KeyRevokeSerializer(serializers.Serializer):
+    compromised_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the key may have leaked; bundles signed since then stop verifying.",
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=ApiToken.Scope.choices, default=ApiToken.Scope.SUBMIT)
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    secret = serializers.CharField(help_text="Shown once: only its hash is stored.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "secret"]
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class UploadConfigSerializer(serializers.Serializer):
+    direct_uploads = serializers.BooleanField()
+    threshold_bytes = serializers.IntegerField()
+    max_bytes = serializers.IntegerField()
+
+
+class UploadStartSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255, default="bundle.ipwb")
+    size = serializers.IntegerField(min_value=1, max_value=2**53)
+
+
+class PresignedPartSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    url = serializers.URLField()
+    size = serializers.IntegerField()
+
+
+class UploadedPartSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    etag = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class DirectUploadSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField(source="id")
+    state = serializers.CharField()
+    size = serializers.IntegerField()
+    part_size = serializers.IntegerField()
+    part_count = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    parts = PresignedPartSerializer(many=True, help_text="Presigned PUT URL per missing part.")
+    uploaded_parts = UploadedPartSerializer(many=True)
+
+
+class UploadFinaliseSerializer(serializers.Serializer):
+    organisation = serializers.SlugField(required=False, allow_blank=True, default="")

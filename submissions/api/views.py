@@ -8,14 +8,15 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from .. import codes, services
-from ..models import ApiToken, DatasetVersion, SigningKey, Submission
+from ..models import ApiToken, DatasetVersion, Organisation, SigningKey, Submission
 from ..services.identity import KeyRegistrationError
 from .auth import token_scope
+from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
 from .errors import error_response
+from .filters import SubmissionFilter
 from .serializers import (
     ChallengeSerializer,
     DatasetVersionSerializer,
@@ -36,9 +37,16 @@ class CanSubmit(permissions.BasePermission):
         return token_scope(request) in (None, ApiToken.Scope.SUBMIT)
 
 
-class UploadThrottle(UserRateThrottle):
-    scope = "uploads"
-    rate = "60/hour"
+def member_organisation(request: Request, slug: str) -> Organisation | None:
+    """The organisation ``slug`` if the user belongs to it; refuse anything else."""
+    if not slug:
+        return None
+    organisation = Organisation.objects.filter(slug=slug, members=request.user).first()
+    if organisation is None:
+        raise services.ActionError(
+            "organisation.not_member", f"You are not a member of an organisation {slug!r}.", 403
+        )
+    return organisation
 
 
 def _submission_queryset() -> QuerySet[Submission]:
@@ -51,18 +59,26 @@ class SubmissionListCreate(generics.ListAPIView):
     serializer_class = SubmissionSerializer
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
     parser_classes = [MultiPartParser]
+    filterset_class = SubmissionFilter
 
     def get_queryset(self) -> QuerySet[Submission]:
+        """Your own submissions (staff: everyone's), newest first."""
         qs = _submission_queryset()
         return qs if self.request.user.is_staff else qs.filter(owner=self.request.user)
 
     def get_throttles(self) -> list[object]:
-        return [UploadThrottle()] if self.request.method == "POST" else super().get_throttles()
+        if self.request.method == "POST":
+            return [throttle() for throttle in UPLOAD_THROTTLES]
+        return super().get_throttles()
 
     @extend_schema(
         request={
             "multipart/form-data": inline_serializer(
-                "BundleUpload", {"bundle": serializers.FileField()}
+                "BundleUpload",
+                {
+                    "bundle": serializers.FileField(),
+                    "organisation": serializers.SlugField(required=False),
+                },
             )
         },
         responses={201: SubmissionSerializer},
@@ -73,9 +89,13 @@ class SubmissionListCreate(generics.ListAPIView):
             return error_response(
                 codes.UPLOAD_MISSING, "Send the bundle as multipart field 'bundle'.", 400
             )
+        organisation = member_organisation(request, request.data.get("organisation") or "")
         # A BundleError (empty, too large, replay) is rendered with its code by the handler.
         submission = services.create_submission(
-            owner=request.user, stream=upload.file, filename=upload.name or "bundle.ipwb"
+            owner=request.user,
+            stream=upload.file,
+            filename=upload.name or "bundle.ipwb",
+            organisation=organisation,
         )
         data = SubmissionSerializer(submission, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -121,6 +141,7 @@ class SigningKeyListCreate(APIView):
 
 class ChallengeCreate(APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    throttle_classes = CHALLENGE_THROTTLES
 
     @extend_schema(request=None, responses={201: ChallengeSerializer})
     def post(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .catalog import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
 from .identity import ApiToken, Challenge, Organisation, SigningKey
 from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission
+from .uploads import DirectUpload
 
 __all__ = [
     "AIModel",
@@ -14,6 +15,7 @@ __all__ = [
     "Challenge",
     "DatasetItem",
     "DatasetVersion",
+    "DirectUpload",
     "Evaluation",
     "Fingerprint",
     "Hardware",

@@ -24,7 +24,15 @@ from evaluator.keys import decode_public_key
 from evaluator.types import EvaluationResult
 
 from .. import codes
-from ..models import DatasetVersion, Evaluation, Fingerprint, QueryResult, SigningKey, Submission
+from ..models import (
+    DatasetVersion,
+    Evaluation,
+    Fingerprint,
+    Organisation,
+    QueryResult,
+    SigningKey,
+    Submission,
+)
 from ..signals import board_changed
 from ..storage import hash_stream, local_copy, save_stream
 from .catalog import engine_dataset, resolve_hardware, resolve_model
@@ -37,10 +45,32 @@ _OPEN_STATUSES = (Submission.Status.QUEUED, Submission.Status.RUNNING, Submissio
 
 
 def create_submission(
-    *, owner: AbstractBaseUser, stream: BinaryIO, filename: str = "bundle.ipwb"
+    *,
+    owner: AbstractBaseUser,
+    stream: BinaryIO,
+    filename: str = "bundle.ipwb",
+    organisation: Organisation | None = None,
 ) -> Submission:
     """Store an uploaded bundle and queue it. Raises BundleError for uploads we refuse outright."""
     sha, size = hash_stream(stream)
+    check_upload(sha, size)
+    submission_id = uuid.uuid4()
+    # Stored before the row exists: a crash in between leaves an orphan file (swept), never a row
+    # pointing at nothing.
+    name = save_stream(f"bundles/{submission_id}.ipwb", stream)
+    return queue_stored_bundle(
+        owner=owner,
+        submission_id=submission_id,
+        name=name,
+        sha256=sha,
+        size=size,
+        filename=filename,
+        organisation=organisation,
+    )
+
+
+def check_upload(sha: str, size: int) -> None:
+    """Refuse empty, oversized and already-open bundles before they are queued."""
     if size == 0:
         raise BundleError(codes.UPLOAD_EMPTY, "The uploaded file is empty.")
     if size > settings.IPWBOARD_MAX_UPLOAD_BYTES:
@@ -54,16 +84,29 @@ def create_submission(
             codes.REPLAY_BUNDLE,
             f"This bundle was already submitted as {duplicate.id} ({duplicate.status}).",
         )
-    submission_id = uuid.uuid4()
-    # Stored before the row exists: a crash in between leaves an orphan file (swept), never a row
-    # pointing at nothing.
-    name = save_stream(f"bundles/{submission_id}.ipwb", stream)
+
+
+def queue_stored_bundle(
+    *,
+    owner: AbstractBaseUser,
+    submission_id: uuid.UUID,
+    name: str,
+    sha256: str,
+    size: int,
+    filename: str = "bundle.ipwb",
+    organisation: Organisation | None = None,
+) -> Submission:
+    """The one path that creates a QUEUED submission for a bundle already in storage (streamed
+    through the API or uploaded straight to S3) and sends it to a worker after commit."""
+    if organisation is not None and not organisation.members.filter(pk=owner.pk).exists():
+        organisation = None  # the API refuses this earlier; never credit a stranger's org
     with transaction.atomic():
         submission = Submission.objects.create(
             id=submission_id,
             owner=owner,
+            organisation=organisation,
             bundle=name,
-            bundle_sha256=sha,
+            bundle_sha256=sha256,
             bundle_size=size,
             original_filename=Path(filename).name[:255],
         )

@@ -1,13 +1,16 @@
-"""Number formatting with sensible precision, and URL-state helpers."""
+"""Number formatting with sensible precision, URL-state helpers and provenance badges."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django import template
 from django.utils.http import urlencode
 
-from ..queries import SORTABLE, BoardQuery
+from .. import vocab
+from ..pairs import PairKey
+from ..state import SORTABLE, BoardQuery
 
 register = template.Library()
 
@@ -29,10 +32,73 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
+@register.filter
+def params_b(value: float | None) -> str:
+    """Billions of parameters: 0.5B, 8B, 70B."""
+    if value is None:
+        return "?"
+    return f"{value:.1f}B" if value < 10 and value != int(value) else f"{value:.0f}B"
+
+
+@register.filter
+def isodate(value: Any) -> str:
+    """The date part of an ISO timestamp string or a date/datetime."""
+    if not value:
+        return "–"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return str(value)[:10]
+
+
+@register.filter
+def scope_label(scope: str) -> str:
+    return vocab.scope_label(scope)
+
+
+@register.filter
+def method_label(method: str) -> str:
+    return vocab.method_label(method)
+
+
+@register.filter
+def pair_url(submission: Any) -> str:
+    return PairKey.of(submission).url()
+
+
+@register.filter
+def pair_token(submission: Any) -> str:
+    return PairKey.of(submission).token
+
+
+@register.filter
+def provenance(submission: Any) -> list[tuple[str, str, str, str]]:
+    """(key, label, explanation, tone) of every badge a ranked submission earns."""
+    keys = ["signed", "challenged" if submission.challenge_id else ""]
+    if submission.staff_reproduced:
+        keys.append("staff-reproduced")
+    if submission.review == "approved":
+        keys.append("reviewed")
+    labels = [label for label in submission.labels if label != "no-challenge" or not keys[1]]
+    if submission.synthetic and "synthetic" not in labels:
+        labels.append("synthetic")
+    out = []
+    for key in [k for k in keys if k] + labels:
+        label, explanation, tone = vocab.BADGES.get(key, (key, "", "neutral"))
+        out.append((key, label, explanation, tone))
+    return out
+
+
 @register.simple_tag
 def sort_params(query: BoardQuery, key: str) -> str:
+    """Parameters of a column header link: toggles direction on the current column."""
     if query.sort == key:
-        params = query.to_params(descending=not query.descending)
+        params = query.to_params(descending=not query.descending, page=1)
     else:
-        params = query.to_params(sort=key, descending=SORTABLE[key][2])
+        params = query.to_params(sort=key, descending=SORTABLE[key][2], page=1)
     return urlencode(params)
+
+
+@register.simple_tag
+def with_params(query: BoardQuery, **changes: Any) -> str:
+    """The query string of ``query`` with some fields changed, e.g. ``page=2``."""
+    return urlencode(query.to_params(**changes))

@@ -1,0 +1,311 @@
+"""Plotly figures, built server-side and shipped as JSON data blocks.
+
+The page carries each figure in a ``<script type="application/json">`` block (never executed, so a
+CSP without 'unsafe-inline' is fine) and static/js/board.js draws it. Two layers keep untrusted
+text (model names, submitter names) harmless: labels are HTML-escaped before plotly sees them
+(plotly renders a small subset of HTML in labels), and the JSON is escaped for the script block.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+from django.utils.safestring import SafeString, mark_safe
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str  # DOM id of the data block; the drawing div points at it
+    json: SafeString  # the figure, escaped for a <script type="application/json"> block
+    label: str  # accessible name of the chart
+    summary: str = ""  # one sentence for screen readers and for people without JavaScript
+
+
+def t(text: object) -> str:
+    """Untrusted text for a plotly label."""
+    return html.escape(str(text), quote=False)
+
+
+def to_chart(fig: go.Figure, chart_id: str, label: str, summary: str = "") -> Chart:
+    escaped = fig.to_json().translate(_JSON_ESCAPES)
+    return Chart(chart_id, mark_safe(escaped), label, summary)  # noqa: S308 (escaped above)
+
+
+def _layout(fig: go.Figure, *, height: int = 320, **extra: Any) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 60, "r": 16, "t": 16, "b": 48},
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        hoverlabel={"namelength": -1},
+        colorway=PALETTE,
+        **extra,
+    )
+    return fig
+
+
+def per_domain(per_domain: dict[str, dict[str, Any]], chart_id: str) -> Chart | None:
+    rows = sorted(
+        ((name, d) for name, d in per_domain.items() if d.get("accuracy") is not None),
+        key=lambda item: item[1]["accuracy"],
+    )
+    if not rows:
+        return None
+    fig = go.Figure(
+        go.Bar(
+            x=[d["accuracy"] * 100 for _, d in rows],
+            y=[t(name) for name, _ in rows],
+            orientation="h",
+            text=[f"{d['accuracy'] * 100:.0f}% (n={d.get('n_scored', '?')})" for _, d in rows],
+            textposition="auto",
+            marker_color=PALETTE[0],
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        )
+    )
+    _layout(fig, height=max(200, 60 + 34 * len(rows)), showlegend=False)
+    fig.update_xaxes(title_text="Accuracy (%)", range=[0, 100])
+    best = rows[-1]
+    return to_chart(
+        fig,
+        chart_id,
+        "Accuracy by domain",
+        f"Best domain: {best[0]} at {best[1]['accuracy'] * 100:.0f}%.",
+    )
+
+
+def histogram(values: Sequence[float], chart_id: str, label: str, unit: str) -> Chart | None:
+    clean = [v for v in values if v is not None]
+    if not clean:
+        return None
+    fig = go.Figure(
+        go.Histogram(
+            x=clean,
+            marker_color=PALETTE[0],
+            hovertemplate=f"%{{x}} {unit}: %{{y}} queries<extra></extra>",
+        )
+    )
+    _layout(fig, height=260, showlegend=False, bargap=0.05)
+    fig.update_xaxes(title_text=f"{label} ({unit})")
+    fig.update_yaxes(title_text="Queries")
+    ordered = sorted(clean)
+    median = ordered[len(ordered) // 2]
+    return to_chart(
+        fig,
+        chart_id,
+        f"Distribution of {label.lower()}",
+        f"{len(clean)} queries, median {median:.3g} {unit}.",
+    )
+
+
+def power_trace(t_s: Sequence[float], power_w: Sequence[float], chart_id: str) -> Chart:
+    fig = go.Figure(
+        go.Scattergl(
+            x=list(t_s),
+            y=list(power_w),
+            mode="lines",
+            line={"width": 1, "color": PALETTE[1]},
+            hovertemplate="%{x:.1f} s: %{y:.1f} W<extra></extra>",
+        )
+    )
+    _layout(fig, height=280, showlegend=False)
+    fig.update_xaxes(title_text="Time since start (s)")
+    fig.update_yaxes(title_text="Power (W)", rangemode="tozero")
+    peak = max(power_w) if power_w else 0
+    return to_chart(fig, chart_id, "Power trace of the run", f"Peak {peak:.0f} W.")
+
+
+def history(points: Sequence[dict[str, Any]], chart_id: str) -> Chart | None:
+    """IPW of every submission of one pair over time, with 95% intervals."""
+    if not points:
+        return None
+    fig = go.Figure(
+        go.Scatter(
+            x=[p["date"] for p in points],
+            y=[p["ipw"] for p in points],
+            mode="markers+lines",
+            marker={"size": 9, "color": PALETTE[0]},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [p["ipw_high"] - p["ipw"] for p in points],
+                "arrayminus": [p["ipw"] - p["ipw_low"] for p in points],
+            },
+            hovertemplate="%{x|%Y-%m-%d}: IPW %{y:.3g}/W<extra></extra>",
+        )
+    )
+    _layout(fig, height=260, showlegend=False)
+    fig.update_yaxes(title_text="IPW (per W)", rangemode="tozero")
+    return to_chart(
+        fig, chart_id, "IPW of this pair over time", f"{len(points)} submission(s) over time."
+    )
+
+
+def compare_metric(
+    names: Sequence[str],
+    values: Sequence[float],
+    chart_id: str,
+    label: str,
+    unit: str,
+    low: Sequence[float] | None = None,
+    high: Sequence[float] | None = None,
+) -> Chart:
+    error = None
+    if low is not None and high is not None:
+        error = {
+            "type": "data",
+            "symmetric": False,
+            "array": [h - v for v, h in zip(values, high, strict=True)],
+            "arrayminus": [v - lo for v, lo in zip(values, low, strict=True)],
+        }
+    fig = go.Figure(
+        go.Bar(
+            x=[t(n) for n in names],
+            y=list(values),
+            marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(names))],
+            error_y=error,
+            hovertemplate=f"%{{x}}: %{{y:.3g}} {unit}<extra></extra>",
+        )
+    )
+    _layout(fig, height=300, showlegend=False)
+    fig.update_yaxes(title_text=f"{label} ({unit})" if unit else label, rangemode="tozero")
+    fig.update_xaxes(tickangle=0, automargin=True)
+    return to_chart(fig, chart_id, f"{label} side by side")
+
+
+def compare_domains(
+    names: Sequence[str], domains: Sequence[dict[str, dict[str, Any]]], chart_id: str
+) -> Chart | None:
+    all_domains = sorted({d for per in domains for d in per})
+    if not all_domains:
+        return None
+    fig = go.Figure()
+    for index, (name, per) in enumerate(zip(names, domains, strict=True)):
+        fig.add_trace(
+            go.Bar(
+                name=t(name),
+                x=all_domains,
+                y=[
+                    (per.get(d) or {}).get("accuracy") * 100
+                    if (per.get(d) or {}).get("accuracy") is not None
+                    else None
+                    for d in all_domains
+                ],
+                marker_color=PALETTE[index % len(PALETTE)],
+                hovertemplate="%{x}: %{y:.1f}%<extra>%{fullData.name}</extra>",
+            )
+        )
+    _layout(fig, height=340, barmode="group")
+    fig.update_yaxes(title_text="Accuracy (%)", range=[0, 100])
+    return to_chart(fig, chart_id, "Accuracy by domain, side by side")
+
+
+def compare_boxes(
+    names: Sequence[str], samples: Sequence[Sequence[float]], chart_id: str, label: str, unit: str
+) -> Chart | None:
+    if not any(samples):
+        return None
+    fig = go.Figure()
+    for index, (name, values) in enumerate(zip(names, samples, strict=True)):
+        fig.add_trace(
+            go.Box(
+                y=list(values),
+                name=t(name),
+                marker_color=PALETTE[index % len(PALETTE)],
+                boxpoints=False,
+            )
+        )
+    _layout(fig, height=320, showlegend=False)
+    fig.update_yaxes(title_text=f"{label} ({unit})", rangemode="tozero")
+    return to_chart(fig, chart_id, f"Distribution of {label.lower()}, side by side")
+
+
+def trend(
+    series: dict[str, list[dict[str, Any]]],
+    frontiers: dict[str, list[tuple[Any, float]]],
+    chart_id: str,
+    label: str,
+    x_title: str,
+) -> Chart | None:
+    """IPW points per hardware class over a date axis, with each class's best-so-far frontier."""
+    if not any(series.values()):
+        return None
+    fig = go.Figure()
+    for index, (name, points) in enumerate(sorted(series.items())):
+        colour = PALETTE[index % len(PALETTE)]
+        fig.add_trace(
+            go.Scatter(
+                x=[p["x"] for p in points],
+                y=[p["ipw"] for p in points],
+                mode="markers",
+                name=t(name),
+                marker={"size": 9, "color": colour, "line": {"width": 1, "color": "#fff"}},
+                text=[t(p["label"]) for p in points],
+                hovertemplate="%{text}<br>%{x|%Y-%m-%d}: IPW %{y:.3g}/W<extra></extra>",
+            )
+        )
+        frontier = frontiers.get(name) or []
+        if frontier:
+            fig.add_trace(
+                go.Scatter(
+                    x=[x for x, _ in frontier],
+                    y=[y for _, y in frontier],
+                    mode="lines",
+                    line={"shape": "hv", "color": colour, "width": 2, "dash": "dot"},
+                    name=t(f"{name}: best so far"),
+                    hoverinfo="skip",
+                )
+            )
+    _layout(fig, height=360)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text="IPW (per W)", rangemode="tozero")
+    return to_chart(fig, chart_id, label)
+
+
+def pareto(points: Sequence[dict[str, Any]], front: Sequence[dict[str, Any]], chart_id: str) -> Chart | None:
+    if not points:
+        return None
+    fig = go.Figure()
+    classes = sorted({p["group"] for p in points})
+    for index, group in enumerate(classes):
+        members = [p for p in points if p["group"] == group]
+        fig.add_trace(
+            go.Scatter(
+                x=[p["energy"] for p in members],
+                y=[p["accuracy"] * 100 for p in members],
+                mode="markers",
+                name=t(group),
+                marker={"size": 10, "color": PALETTE[index % len(PALETTE)]},
+                text=[t(p["label"]) for p in members],
+                hovertemplate="%{text}<br>%{x:.3g} J/query, %{y:.1f}%<extra></extra>",
+            )
+        )
+    if front:
+        fig.add_trace(
+            go.Scatter(
+                x=[p["energy"] for p in front],
+                y=[p["accuracy"] * 100 for p in front],
+                mode="lines",
+                line={"shape": "hv", "color": "#57606a", "width": 2, "dash": "dash"},
+                name="Pareto frontier",
+                hoverinfo="skip",
+            )
+        )
+    _layout(fig, height=380)
+    fig.update_xaxes(title_text="Energy per query (J, log scale)", type="log")
+    fig.update_yaxes(title_text="Accuracy (%)", range=[0, 100])
+    return to_chart(
+        fig,
+        chart_id,
+        "Accuracy against energy per query",
+        f"{len(points)} pairs; {len(front)} on the Pareto frontier "
+        "(no other pair is both more accurate and cheaper per query).",
+    )

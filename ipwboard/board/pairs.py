@@ -1,0 +1,153 @@
+"""A pair: (model, hardware, dataset version, measurement scope), the unit the board ranks.
+
+Its URL and its compact token (for ``/compare/?pairs=...``) are built from catalog slugs, so they
+are stable, readable and survive new submissions (they always show the pair's best result).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from submissions.models import Evaluation, Submission
+
+from . import queries
+from .receivers import board_version
+
+SEPARATOR = "~"  # unreserved in URLs and never produced by slugify
+
+
+@dataclass(frozen=True)
+class PairKey:
+    model: str  # AIModel.slug
+    hardware: str  # Hardware.slug
+    dataset: str  # BenchmarkDataset.slug
+    version: str  # DatasetVersion.version
+    scope: str  # measurement scope
+
+    @classmethod
+    def of(cls, submission: Submission) -> PairKey:
+        dv = submission.dataset_version
+        return cls(
+            submission.model.slug,
+            submission.hardware.slug,
+            dv.dataset.slug,
+            dv.version,
+            submission.measurement_scope,
+        )
+
+    @classmethod
+    def parse(cls, token: str) -> PairKey | None:
+        parts = token.strip().split(SEPARATOR)
+        if len(parts) != 5 or not all(parts) or len(token) > 600:
+            return None
+        return cls(*parts)
+
+    @property
+    def token(self) -> str:
+        return SEPARATOR.join((self.model, self.hardware, self.dataset, self.version, self.scope))
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return (self.model, self.hardware, self.dataset, self.version, self.scope)
+
+    def url(self) -> str:
+        return reverse("board:pair", args=self.args)
+
+    def badge_url(self) -> str:
+        return reverse("board:badge", args=self.args)
+
+    def filter(self) -> dict[str, str]:
+        return {
+            "submission__model__slug": self.model,
+            "submission__hardware__slug": self.hardware,
+            "submission__dataset_version__dataset__slug": self.dataset,
+            "submission__dataset_version__version": self.version,
+            "submission__measurement_scope": self.scope,
+        }
+
+
+def pair_evaluations(key: PairKey) -> QuerySet[Evaluation]:
+    """Every ranked submission's current evaluation of this pair, oldest measurement first."""
+    return (
+        Evaluation.objects.filter(queries.ranked_submissions(), **key.filter())
+        .annotate(measured=queries.measured())
+        .select_related(*queries.ROW_RELATED, "submission__challenge")
+        .order_by("measured", "created_at")
+    )
+
+
+def best(evaluations: list[Evaluation]) -> Evaluation | None:
+    """The pair's headline result: highest IPW, the earliest on a tie (as the leaderboard)."""
+    if not evaluations:
+        return None
+    return min(evaluations, key=lambda e: (-e.ipw, e.created_at))
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    tied: bool
+    of: int  # pairs in the ranking context
+
+
+def standing(key: PairKey) -> Standing | None:
+    """The pair's rank in its own context (dataset version x scope), cached per board version."""
+    cache_key = f"board:standing:{board_version()}:{key.token}"
+    found = cache.get(cache_key)
+    if found is None:
+        found = _standing(key) or "none"
+        cache.set(cache_key, found, 3600)
+    return found if isinstance(found, Standing) else None
+
+
+def _standing(key: PairKey) -> Standing | None:
+    query = queries.BoardQuery(dataset=f"{key.dataset}@{key.version}", scope=key.scope)
+    light = list(
+        queries.filtered(query).values_list(
+            "pk",
+            "submission__dataset_version_id",
+            "submission__measurement_scope",
+            "ipw",
+            "ipw_low",
+            "ipw_high",
+            "submission__model__slug",
+            "submission__hardware__slug",
+        )
+    )
+    ranks = queries._ranks(light)
+    for row in light:
+        if (row[6], row[7]) == (key.model, key.hardware):
+            rank, tied = ranks[row[0]]
+            return Standing(rank, tied, len(light))
+    return None
+
+
+def pair_choices(limit: int = 200) -> list[tuple[str, str, str]]:
+    """(token, label, context label) of the best pairs, for the compare picker (one query)."""
+    rows = queries.leaderboard(queries.BoardQuery())[:limit]
+    out = []
+    for e in rows:
+        s = e.submission
+        key = PairKey.of(s)
+        context = f"{s.dataset_version} · {s.measurement_scope}"
+        out.append((key.token, f"{s.model.name} on {s.hardware.label}", context))
+    return out
+
+
+def summary(e: Evaluation) -> dict[str, Any]:
+    """Plain numbers of one evaluation (for charts and the JSON of a compare)."""
+    return {
+        "ipw": e.ipw,
+        "ipw_low": e.ipw_low,
+        "ipw_high": e.ipw_high,
+        "accuracy": e.accuracy,
+        "ipj": e.ipj,
+        "mean_power_w": e.mean_power_w,
+        "mean_energy_j": e.mean_energy_j,
+        "latency_p50_s": e.latency_p50_s,
+    }

@@ -1,0 +1,206 @@
+"""Words the board uses for the engine's constants: scopes, methods, labels, metrics.
+
+The methodology page is generated from these and from the engine's own constants (the manifest
+schema's enums, ``evaluator.errors.CODES``); a test checks that every enum value the schema accepts
+has an explanation here, so the page cannot silently fall behind the code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+# What was metered. Results from different scopes measure different things and are never ranked
+# together (a wall meter includes CPU, memory, fans and PSU losses; an accelerator counter does not).
+SCOPES: dict[str, tuple[str, str]] = {
+    "accelerator": (
+        "Accelerator only",
+        "The GPU/NPU board's own power, from its counter. Excludes CPU, memory, fans and power "
+        "supply losses, so it reads lower than the same run measured at the wall.",
+    ),
+    "soc": (
+        "SoC package",
+        "The whole system-on-chip package (CPU, GPU, neural engine and on-package memory), as "
+        "laptops and phones report it. Excludes the display, storage and power supply.",
+    ),
+    "wall": (
+        "Whole system at the wall",
+        "Everything the machine draws from the socket, measured by an external meter: the most "
+        "complete and the least flattering scope.",
+    ),
+}
+METHODS: dict[str, tuple[str, str]] = {
+    "nvml_counter": (
+        "NVML energy counter",
+        "NVIDIA's cumulative energy counter (nvmlDeviceGetTotalEnergyConsumption): integrates "
+        "power in hardware, so short peaks between samples are not lost.",
+    ),
+    "nvml_polling": (
+        "NVML power polling",
+        "NVIDIA's instantaneous power reading sampled periodically and integrated by the harness; "
+        "accuracy depends on the sampling period.",
+    ),
+    "rapl": (
+        "Intel/AMD RAPL",
+        "Running Average Power Limit energy counters of the CPU package (and DRAM where exposed).",
+    ),
+    "powermetrics": (
+        "powermetrics estimate",
+        "Apple's powermetrics tool: a model-based estimate of SoC power, not a physical meter.",
+    ),
+    "external_meter": (
+        "External meter",
+        "A calibrated power meter between the machine and the socket.",
+    ),
+    "simulated": (
+        "Simulated",
+        "No meter at all: synthetic demo data generated to show how the board works.",
+    ),
+}
+
+# Provenance badges: key -> (label, explanation, tone). Engine labels plus ones the board derives.
+BADGES: dict[str, tuple[str, str, str]] = {
+    "signed": (
+        "signed",
+        "The bundle's signature (DSSE, Ed25519) verified against a key its submitter registered, "
+        "and every member file matches the signed digest.",
+        "ok",
+    ),
+    "challenged": (
+        "challenged",
+        "The bundle carries a one-time nonce issued by this server, so it was made after the "
+        "nonce was issued and cannot be an old run replayed.",
+        "ok",
+    ),
+    "no-challenge": (
+        "no challenge",
+        "No server nonce: the run could have been made at any time before upload.",
+        "neutral",
+    ),
+    "staff-reproduced": (
+        "staff-reproduced",
+        "Staff re-ran this (model, hardware) pair and obtained a consistent result.",
+        "ok",
+    ),
+    "reviewed": (
+        "reviewed",
+        "Validation checks raised warnings; staff reviewed them and approved ranking.",
+        "warn",
+    ),
+    "provisional": (
+        "provisional",
+        "Some validation checks warned (see the submission's report); treat with care.",
+        "warn",
+    ),
+    "warned": (
+        "warned",
+        "Some validation checks warned (see the submission's report).",
+        "warn",
+    ),
+    "accuracy-claim-gap": (
+        "claim gap",
+        "The accuracy the bundle claimed differs from our re-scoring by more than the tolerance.",
+        "warn",
+    ),
+    "unscored-items": (
+        "unscored items",
+        "Some responses could not be scored automatically; accuracy counts scored items only.",
+        "warn",
+    ),
+    "no-trace": (
+        "no trace",
+        "The bundle has no raw power trace: per-query energies could not be cross-checked "
+        "against the telemetry.",
+        "warn",
+    ),
+    "synthetic": (
+        "synthetic",
+        "Simulated data for the demo, not a measurement of real hardware.",
+        "synthetic",
+    ),
+    "imported-from-ipw-harness": (
+        "harness import",
+        "Converted from an Intelligence-per-Watt reference harness run directory.",
+        "neutral",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    name: str
+    unit: str
+    definition: str
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "accuracy",
+        "Accuracy (a)",
+        "%",
+        "Correct ÷ scored queries, re-scored by our servers from the raw responses with a "
+        "pinned, versioned scorer. The bundle's own claim is only a cross-check.",
+    ),
+    Metric(
+        "ipw",
+        "Intelligence per watt (IPW)",
+        "per W",
+        "a ÷ mean over queries of P_q, where P_q = E_q ÷ t_q is the query's mean power.",
+    ),
+    Metric("ipj", "Intelligence per joule (IPJ)", "per J", "a ÷ mean over queries of E_q."),
+    Metric("power", "Mean power", "W", "Mean over queries of E_q ÷ t_q."),
+    Metric("energy", "Energy per query", "J", "Mean over queries of E_q."),
+    Metric(
+        "energy_1k",
+        "Energy per 1k output tokens",
+        "J",
+        "Total energy ÷ total output tokens × 1000.",
+    ),
+    Metric("latency", "Latency p50 / p95", "s", "Median and 95th percentile of t_q."),
+    Metric("ttft", "Time to first token p50 / p95", "s", "Median and 95th percentile of TTFT."),
+    Metric("throughput", "Throughput", "tok/s", "Total output tokens ÷ total latency."),
+    Metric(
+        "ci",
+        "95% confidence intervals",
+        "",
+        "Seeded bootstrap over queries for a, IPW and IPJ. Two rows whose IPW intervals overlap "
+        "share a rank, marked “=”: the data cannot tell them apart.",
+    ),
+)
+
+
+def scope_label(scope: str) -> str:
+    return SCOPES.get(scope, (scope or "unknown scope", ""))[0]
+
+
+def method_label(method: str) -> str:
+    return METHODS.get(method, (method or "unknown method", ""))[0]
+
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    text = resources.files("evaluator").joinpath("schemas/manifest-v1.json").read_text()
+    return json.loads(text)
+
+
+def schema_enum(*path: str) -> list[str]:
+    """An enum of the manifest schema, e.g. ``schema_enum("measurement", "scope")``."""
+    node: dict[str, Any] = manifest_schema()
+    for part in path:
+        node = node["properties"][part]
+    return list(node["enum"])
+
+
+def error_codes() -> dict[str, str]:
+    """Every registered stable error code with its description (importing the modules that
+    register them first: codes are declared where they are raised)."""
+    import evaluator.engine  # noqa: F401
+    import evaluator.harness_import  # noqa: F401
+    import submissions.codes  # noqa: F401
+    from evaluator.errors import CODES
+
+    return dict(sorted(CODES.items()))
