@@ -10,3 +10,4 @@ class BoardConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects to submissions.signals)
+        from . import exports  # noqa: F401  (rebuilds exports on board_changed)

@@ -333,7 +333,8 @@ def build_submission_queries(submission: Submission) -> str:
 def schedule_exports() -> bool:
     """Enqueue one rebuild unless one is already pending (debounce); True if enqueued."""
     delay = settings.IPWBOARD_EXPORTS_DEBOUNCE_SECONDS
-    if not cache.add(SCHEDULED_KEY, 1, timeout=max(delay * 4, 60)):
+    # The flag lives as long as the countdown: a change after that schedules the next build.
+    if not cache.add(SCHEDULED_KEY, 1, timeout=max(delay, 1)):
         return False
     from .tasks import regenerate_board_exports
 
