@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,15 @@ STATEMENT_MANIFEST = register(
     "The signed Statement's run_id or format_version differs from the manifest's.",
 )
 IMPORT_SOURCE = "ipw-harness"
+# The server knows many dataset versions and learns which one a bundle ran only from its manifest;
+# a resolver is called with the manifest's (validated, signed) ``dataset`` object and may raise
+# BundleError when the version is not registered.
+DatasetResolver = Callable[[Mapping[str, Any]], Dataset]
 
 
 def evaluate(
     bundle_path: Path,
-    dataset: Dataset,
+    dataset: Dataset | DatasetResolver,
     *,
     trusted_keys: Mapping[str, bytes],
     limits: Limits = DEFAULT_LIMITS,
@@ -72,7 +76,7 @@ def evaluate(
 
 def _evaluate(
     bundle_path: Path,
-    dataset: Dataset,
+    dataset: Dataset | DatasetResolver,
     trusted_keys: Mapping[str, bytes],
     limits: Limits,
     judge: Judge | None,
@@ -101,6 +105,8 @@ def _evaluate(
                 field=key,
             )
     checks.append(Check("manifest.valid", "pass", f"format {manifest['format_version']}"))
+    if not isinstance(dataset, Dataset):
+        dataset = dataset(manifest["dataset"])
     _check_dataset(manifest, dataset)
     checks.append(Check("dataset.match", "pass", f"{dataset.slug} {dataset.version}"))
 

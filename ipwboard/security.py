@@ -37,6 +37,8 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         if not request.path.startswith(RELAXED_PREFIXES):
             response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response

@@ -23,9 +23,14 @@ from functools import lru_cache
 from typing import Any
 
 from evaluator.scoring.text import boxed_contents, is_refusal, prepare
-from evaluator.types import DatasetItem, ItemScore
+from evaluator.types import DatasetItem, ItemScore, ItemStatus
 
 _PROMPT_OPTION = re.compile(r"^\s*\(?([A-Z])[.)]\s+(\S.*)$", re.MULTILINE)
+_ANSWER_PHRASE = re.compile(
+    r"\b(?:answer|option|choice)\s*(?:is|would\s+be|:)\s*(?P<rest>[^\n]{1,160})", re.IGNORECASE
+)
+_MARKED_CORRECT = re.compile(r"\b(?:this|it)\s+is\s+(?:the\s+)?(?:correct|right)\b")
+_LEADING_WORD = re.compile(r"^(?:option|choice|the)\s+", re.IGNORECASE)
 _LATEX_WRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
 # Words that may follow a letter used as an answer ("A is correct", "I because ..."); any other
 # lowercase word after "A" or "I" means the article / the pronoun ("A queue", "I think").
@@ -103,6 +108,19 @@ def _text_regex(texts: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w]){'(?:' + alternation + ')'}(?![\w])", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
+def _option_info(
+    options: tuple[tuple[str, str], ...],
+) -> tuple[str, dict[str, str], re.Pattern[str] | None]:
+    """(valid letters, option text -> letter, option-text regex), computed once per option set."""
+    by_text = {v.strip().lower(): k for k, v in options if v.strip()}
+    return (
+        "".join(sorted(k for k, _ in options)),
+        by_text,
+        _text_regex(tuple(v for _, v in options)),
+    )
+
+
 def _letter_of(match: re.Match[str]) -> str:
     return next(g for g in match.groups() if g is not None and len(g) == 1).upper()
 
@@ -118,10 +136,8 @@ class _Reader:
     def __init__(self, text: str, options: dict[str, str]) -> None:
         self.text = text
         self.options = options
-        self.letters = "".join(sorted(options))
+        self.letters, self.by_text, self.text_re = _option_info(tuple(options.items()))
         self.pat = _patterns(self.letters)
-        self.by_text = {v.strip().lower(): k for k, v in options.items() if v.strip()}
-        self.text_re = _text_regex(tuple(options.values()))
         self.enum_spans = self._enumeration_spans()
 
     def _enumeration_spans(self) -> list[tuple[int, int, str]]:
@@ -141,7 +157,7 @@ class _Reader:
         if self.text_re is None:
             return None
         fragment = _LATEX_WRAP.sub(r"\1", fragment).strip(" *_:$()[]\"'")
-        fragment = re.sub(r"^(?:option|choice|the)\s+", "", fragment, flags=re.IGNORECASE)
+        fragment = _LEADING_WORD.sub("", fragment)
         if anchored:
             match = self.text_re.match(fragment)
             return self.by_text.get(match.group(0).lower()) if match else None
@@ -178,14 +194,10 @@ class _Reader:
             # "C. 45: This is the correct answer." inside an echoed option list.
             for start, end, letter in self.enum_spans:
                 line = text[start:end].lower()
-                if re.search(r"\b(?:this|it)\s+is\s+(?:the\s+)?(?:correct|right)\b", line):
+                if _MARKED_CORRECT.search(line):
                     out.append((start, letter, "option marked correct in the option list"))
         # "The answer is Mali Empire": an answer phrase followed by an option's text.
-        for m in re.finditer(
-            r"\b(?:answer|option|choice)\s*(?:is|would\s+be|:)\s*(?P<rest>[^\n]{1,160})",
-            text,
-            re.IGNORECASE,
-        ):
+        for m in _ANSWER_PHRASE.finditer(text):
             if self.in_enumeration(m.start()):
                 continue
             letter = self.option_from_text(m.group("rest"), anchored=True)
@@ -246,5 +258,5 @@ def score_choice(item: DatasetItem, response: str) -> ItemScore:
     letter, how = extract_choice(response, options)
     if letter is None:
         return ItemScore("incorrect", None, how)
-    verdict = "correct" if letter == reference else "incorrect"
+    verdict: ItemStatus = "correct" if letter == reference else "incorrect"
     return ItemScore(verdict, letter, f"{how} -> {letter}; reference {reference}")

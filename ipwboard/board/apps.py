@@ -9,5 +9,4 @@ class BoardConfig(AppConfig):
     verbose_name = "Public board"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to submissions.signals)
-        from . import exports  # noqa: F401  (rebuilds exports on board_changed)
+        from . import exports, receivers  # noqa: F401  (connect to submissions.signals)

@@ -36,7 +36,7 @@ def t(text: object) -> str:
 
 def to_chart(fig: go.Figure, chart_id: str, label: str, summary: str = "") -> Chart:
     escaped = fig.to_json().translate(_JSON_ESCAPES)
-    return Chart(chart_id, mark_safe(escaped), label, summary)  # noqa: S308 (escaped above)
+    return Chart(chart_id, mark_safe(escaped), label, summary)
 
 
 def _layout(fig: go.Figure, *, height: int = 320, **extra: Any) -> go.Figure:
@@ -270,7 +270,9 @@ def trend(
     return to_chart(fig, chart_id, label)
 
 
-def pareto(points: Sequence[dict[str, Any]], front: Sequence[dict[str, Any]], chart_id: str) -> Chart | None:
+def pareto(
+    points: Sequence[dict[str, Any]], front: Sequence[dict[str, Any]], chart_id: str
+) -> Chart | None:
     if not points:
         return None
     fig = go.Figure()

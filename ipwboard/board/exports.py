@@ -81,9 +81,7 @@ def board_rows() -> Iterator[dict[str, Any]]:
     """Every ranked (public) submission's current evaluation, one dict per row, streamed."""
     sources = [c.source for c in COLUMNS if c.source]
     qs = (
-        Evaluation.objects.filter(ranked_submissions())
-        .order_by("-ipw", "pk")
-        .values_list(*sources)
+        Evaluation.objects.filter(ranked_submissions()).order_by("-ipw", "pk").values_list(*sources)
     )
     names = [c.name for c in COLUMNS if c.source]
     for values in qs.iterator(chunk_size=BATCH):
@@ -240,9 +238,7 @@ def regenerate_exports() -> dict[str, Any]:
         }
         files["dictionary"] = _store(tmp / "data-dictionary.json", f"{prefix}/data-dictionary.json")
         datasets = _dataset_entries(previous, tmp)
-    synthetic = (
-        Evaluation.objects.filter(ranked_submissions(), submission__synthetic=True).count()
-    )
+    synthetic = Evaluation.objects.filter(ranked_submissions(), submission__synthetic=True).count()
     manifest = {
         "generated_at": datetime.now(UTC).isoformat(),
         "generation": generation,

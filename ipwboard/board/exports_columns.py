@@ -29,9 +29,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("model", f"{_S}model__name", "string", "", "Model id as submitted (manifest model.id)."),
     Column("model_family", f"{_S}model__family", "string", "", "Model family."),
     Column("params_total_b", f"{_S}model__params_total_b", "float", "1e9", "Total parameters."),
-    Column(
-        "params_active_b", f"{_S}model__params_active_b", "float", "1e9", "Active parameters."
-    ),
+    Column("params_active_b", f"{_S}model__params_active_b", "float", "1e9", "Active parameters."),
     Column("quantization", f"{_S}quantization", "string", "", "Weights quantization."),
     Column("engine", f"{_S}engine", "string", "", "Inference engine."),
     Column("hardware", f"{_S}hardware__label", "string", "", "Hardware label."),

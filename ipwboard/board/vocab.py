@@ -198,7 +198,7 @@ def schema_enum(*path: str) -> list[str]:
 def error_codes() -> dict[str, str]:
     """Every registered stable error code with its description (importing the modules that
     register them first: codes are declared where they are raised)."""
-    import evaluator.engine  # noqa: F401
+    import evaluator.engine
     import evaluator.harness_import  # noqa: F401
     import submissions.codes  # noqa: F401
     from evaluator.errors import CODES

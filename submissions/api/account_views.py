@@ -104,4 +104,3 @@ class ApiTokenRevoke(_SessionOnly, APIView):
         token = get_object_or_404(self.get_queryset(), pk=pk)
         services.revoke_api_token(token, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-

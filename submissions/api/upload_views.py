@@ -25,7 +25,9 @@ from .throttles import UPLOAD_THROTTLES
 from .views import CanSubmit, member_organisation
 
 
-def _state(upload: DirectUpload, parts: list[uploads.PresignedPart] | None = None) -> dict[str, Any]:
+def _state(
+    upload: DirectUpload, parts: list[uploads.PresignedPart] | None = None
+) -> dict[str, Any]:
     done = uploads.uploaded_parts(upload)
     if parts is None and upload.state == DirectUpload.State.OPEN:
         have = {p["part_number"] for p in done}

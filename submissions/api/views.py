@@ -14,7 +14,6 @@ from .. import codes, services
 from ..models import ApiToken, DatasetVersion, Organisation, SigningKey, Submission
 from ..services.identity import KeyRegistrationError
 from .auth import token_scope
-from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
 from .errors import error_response
 from .filters import SubmissionFilter
 from .serializers import (
@@ -24,6 +23,7 @@ from .serializers import (
     SigningKeySerializer,
     SubmissionSerializer,
 )
+from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
 
 
 class CanSubmit(permissions.BasePermission):

@@ -45,13 +45,38 @@ class ApiClient:
     def post(self, path: str, json: dict[str, Any] | None = None) -> Any:
         return self._request("POST", path, json=json)
 
-    def upload(self, path: Path) -> Any:
-        with path.open("rb") as fh:
-            # httpx streams a file object's multipart body in chunks: large bundles are not
-            # read into memory.
+    def delete(self, path: str) -> Any:
+        return self._request("DELETE", path)
+
+    def upload(self, path: Path, stream: Any = None, data: dict[str, str] | None = None) -> Any:
+        """Stream a bundle as multipart field ``bundle`` (``stream`` may wrap the file for
+        progress). httpx reads file objects in chunks: large bundles never sit in memory."""
+        if stream is not None:
             return self._request(
-                "POST", "submissions/", files={"bundle": (path.name, fh, "application/zip")}
+                "POST",
+                "submissions/",
+                files={"bundle": (path.name, stream, "application/zip")},
+                data=data,
             )
+        with path.open("rb") as fh:
+            return self._request(
+                "POST",
+                "submissions/",
+                files={"bundle": (path.name, fh, "application/zip")},
+                data=data,
+            )
+
+    def get_json(self, url: str) -> Any:
+        """GET a JSON document outside /api/v1/ (e.g. the export manifest)."""
+        try:
+            response = self._http.get(url, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise CliError(
+                "network.unreachable", f"Cannot reach {self.server}: {exc}.", exit_code=3
+            ) from exc
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response.json()
 
     def download(self, url: str, out: Path) -> None:
         try:

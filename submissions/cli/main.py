@@ -19,6 +19,7 @@ from typing import Any
 
 from evaluator.errors import BundleError
 
+from . import commands
 from .client import ApiClient, CliError
 from .config import Config, default_key_path
 from .output import Output
@@ -109,6 +110,8 @@ def cmd_login(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_keys(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
+    if args.keys_command in ("retire", "revoke"):
+        return commands.key_change(client, args, out)
     if args.keys_command == "register":
         from evaluator.keys import encode_public_key, public_key_bytes
 
@@ -117,7 +120,7 @@ def cmd_keys(args: argparse.Namespace, out: Output) -> int:
         out.result(key, f"Registered {key['fingerprint']} ({key['state']}).")
     else:
         keys = client.get("keys/")
-        out.table(keys, ["fingerprint", "name", "state", "created_at"])
+        out.table(keys, ["id", "fingerprint", "name", "state", "created_at"])
     return 0
 
 
@@ -219,7 +222,6 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     from evaluator.engine import evaluate
-
     from evaluator.keys import decode_public_key, fingerprint, public_key_bytes
 
     if args.public_key:
@@ -255,7 +257,7 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_submit(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
-    submission = client.upload(Path(args.bundle))
+    submission = commands.submit(client, args, out)
     out.result(
         submission,
         f"Submitted {submission['id']} ({submission['status']}).\n{submission['permalink']}",
@@ -279,9 +281,14 @@ def _watch(client: ApiClient, submission_id: str, out: Output, timeout: float) -
     last = None
     while True:
         submission = client.get(f"submissions/{submission_id}/")
-        if submission["status"] != last:
-            out.progress(f"status: {submission['status']}")
-            last = submission["status"]
+        line = f"status: {submission['status']}"
+        if submission.get("queue_position"):
+            line += f" (position {submission['queue_position']} in the queue"
+            wait = submission.get("estimated_wait_s")
+            line += f", about {wait:.0f} s to wait)" if wait is not None else ")"
+        if line != last:
+            out.progress(line)
+            last = line
         if submission["status"] in FINAL:
             out.submission(submission)
             return _exit_for(submission)
@@ -350,10 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", parents=[common], help="save server URL and token (mode 0600)")
     p.set_defaults(func=cmd_login)
 
-    p = sub.add_parser("keys", parents=[common], help="register or list your public keys")
-    p.add_argument("keys_command", choices=["register", "list"])
+    p = sub.add_parser("keys", parents=[common], help="register, list, retire or revoke keys")
+    p.add_argument("keys_command", choices=["register", "list", "retire", "revoke"])
+    p.add_argument("key_id", nargs="?", help="fingerprint (or its prefix) or id: retire/revoke")
     p.add_argument("--public-key")
     p.add_argument("--name")
+    p.add_argument(
+        "--compromised-at", help="revoke: ISO time the key may have leaked (default: now)"
+    )
     p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("challenge", parents=[common], help="fetch a one-time server nonce")
@@ -384,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle")
     p.add_argument("--wait", action="store_true", help="watch until the status is final")
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument(
+        "--via",
+        choices=["auto", "api", "direct"],
+        default="auto",
+        help="auto: straight to S3 above the server's threshold (resumable), else the API",
+    )
+    p.add_argument("--organisation", help="credit one of your organisations (slug)")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("status", parents=[common], help="show a submission's status")
@@ -397,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", nargs="?", default="", help="slug@version (download)")
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_datasets)
+    commands.add_parsers(sub, common)
     return parser
 
 

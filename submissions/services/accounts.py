@@ -156,9 +156,7 @@ def moderate_submission(
 def review_queue() -> Any:
     """Held for staff review: scored with a ``warn`` check (the pipeline sets review PENDING)."""
     return (
-        Submission.objects.filter(
-            status=Submission.Status.SCORED, review=Submission.Review.PENDING
-        )
+        Submission.objects.filter(status=Submission.Status.SCORED, review=Submission.Review.PENDING)
         .select_related("owner", "model", "hardware", "dataset_version__dataset")
         .order_by("created_at")
     )

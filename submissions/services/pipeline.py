@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from evaluator.engine import evaluate, peek_manifest
 
+from evaluator.engine import evaluate
 from evaluator.errors import BundleError
 from evaluator.keys import decode_public_key
-from evaluator.types import EvaluationResult
+from evaluator.types import Dataset, EvaluationResult
 
 from .. import codes
 from ..models import (
@@ -157,11 +158,22 @@ def process_submission(submission_id: uuid.UUID | str) -> None:
 
 
 def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
-    manifest = peek_manifest(path)  # unverified: only to pick the dataset; evaluate re-checks it
-    spec = manifest.get("dataset") or {}
-    version = DatasetVersion.objects.filter(
-        dataset__slug=str(spec.get("slug", "")), version=str(spec.get("version", ""))
-    ).first()
+    trusted = {
+        key.fingerprint: decode_public_key(key.public_key)
+        for key in SigningKey.objects.filter(owner_id=submission.owner_id)
+    }
+    return evaluate(
+        path, resolve_dataset, trusted_keys=trusted, seed=settings.IPWBOARD_BOOTSTRAP_SEED
+    )
+
+
+def resolve_dataset(spec: Mapping[str, Any]) -> Dataset:
+    """The engine's dataset for a manifest's (already verified) ``dataset`` object."""
+    version = (
+        DatasetVersion.objects.select_related("dataset")
+        .filter(dataset__slug=str(spec.get("slug", "")), version=str(spec.get("version", "")))
+        .first()
+    )
     if version is None:
         raise BundleError(
             codes.DATASET_UNKNOWN,
@@ -170,16 +182,7 @@ def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
             file="manifest.json",
             field="dataset",
         )
-    trusted = {
-        key.fingerprint: decode_public_key(key.public_key)
-        for key in SigningKey.objects.filter(owner_id=submission.owner_id)
-    }
-    return evaluate(
-        path,
-        engine_dataset(version),
-        trusted_keys=trusted,
-        seed=settings.IPWBOARD_BOOTSTRAP_SEED,
-    )
+    return engine_dataset(version)
 
 
 def record_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation | None:

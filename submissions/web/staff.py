@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -41,9 +41,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "hidden": Submission.objects.filter(hidden=True).select_related(
             "owner", "model", "hardware"
         )[:100],
-        "audit": AuditLog.objects.select_related("actor").filter(
-            action__startswith="submission."
-        )[:100],
+        "audit": AuditLog.objects.select_related("actor").filter(action__startswith="submission.")[
+            :100
+        ],
         "actions": STAFF_ACTIONS,
     }
     return render(request, "account/review.html", context)

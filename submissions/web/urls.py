@@ -21,9 +21,7 @@ urlpatterns = [
         name="org-add-member",
     ),
     path("organisations/<slug:slug>/leave/", views.organisation_leave, name="org-leave"),
-    path(
-        "submissions/<uuid:pk>/withdraw/", views.submission_withdraw, name="submission-withdraw"
-    ),
+    path("submissions/<uuid:pk>/withdraw/", views.submission_withdraw, name="submission-withdraw"),
     path(
         "submissions/<uuid:pk>/organisation/",
         views.submission_organisation,

@@ -102,3 +102,9 @@ def sort_params(query: BoardQuery, key: str) -> str:
 def with_params(query: BoardQuery, **changes: Any) -> str:
     """The query string of ``query`` with some fields changed, e.g. ``page=2``."""
     return urlencode(query.to_params(**changes))
+
+
+@register.filter
+def remove_params(column: Any, keys: list[Any]) -> str:
+    """The compare query string without ``column``'s pair."""
+    return str(column.remove_params(keys))

@@ -75,7 +75,11 @@ def _respond(
     if is_fragment(request):
         # The filter form's hidden sort inputs follow the table (out-of-band), so the next filter
         # change keeps the sort the user chose by clicking a column header.
-        oob = render_to_string(f"{TEMPLATE}#sort-state", {"query": query, "oob": True}) if has_form else ""
+        oob = (
+            render_to_string(f"{TEMPLATE}#sort-state", {"query": query, "oob": True})
+            if has_form
+            else ""
+        )
         response = HttpResponse(table + oob)
         # The canonical URL (defaults dropped), whatever the form serialised: that is the permalink.
         params = urlencode(query.to_params())
@@ -86,7 +90,9 @@ def _respond(
 
 def leaderboard(request: HttpRequest) -> HttpResponse:
     query = BoardQuery.from_params(request.GET)
-    context = {"options": filter_options(), "scopes": vocab.SCOPES} if not is_fragment(request) else {}
+    context = (
+        {"options": filter_options(), "scopes": vocab.SCOPES} if not is_fragment(request) else {}
+    )
     return _respond(request, query, TEMPLATE, context, has_form=True)
 
 

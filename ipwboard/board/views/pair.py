@@ -129,9 +129,7 @@ def pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
             "manifest": s.manifest or {},
             "standing": standing(key),
             "charts": _evaluation_charts(selected),
-            "history_chart": charts.history(history, "chart-history")
-            if len(history) > 1
-            else None,
+            "history_chart": charts.history(history, "chart-history") if len(history) > 1 else None,
             "badge_url": badge_url,
             "page_url": page_url,
             "any_synthetic": any(e.submission.synthetic for e in evaluations),
@@ -166,6 +164,6 @@ def badge(request: HttpRequest, **kwargs: str) -> HttpResponse:
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8", status=status)
     response["Cache-Control"] = "public, max-age=3600"
     # Embedded on other sites: allow that explicitly, and nothing in it may run.
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Content-Security-Policy"] = "default-src 'none'"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -136,7 +136,11 @@ class Command(BaseCommand):
         if Submission.objects.filter(
             owner=user,
             original_filename=path.name,
-            status__in=(Submission.Status.SCORED, Submission.Status.QUEUED, Submission.Status.RUNNING),
+            status__in=(
+                Submission.Status.SCORED,
+                Submission.Status.QUEUED,
+                Submission.Status.RUNNING,
+            ),
         ).exists():
             return []
         pack_bundle(path, manifest, queries, trace)
