@@ -105,7 +105,12 @@ class Signer:
 
 
 def make_signer(owner: Any | None = None) -> Signer:
-    from evaluator.keys import encode_public_key, fingerprint, generate_private_key, public_key_bytes
+    from evaluator.keys import (
+        encode_public_key,
+        fingerprint,
+        generate_private_key,
+        public_key_bytes,
+    )
 
     key = generate_private_key()
     raw = public_key_bytes(key)

@@ -37,7 +37,9 @@ def worker(tmp_path: Path, settings: Any) -> Iterator[Any]:
         "REDIS_URL": os.environ["REDIS_URL"],
         "IPWBOARD_ENV": "test",
     }
-    with start_celery_worker(env, ["validation", "scoring", "exports"], tmp_path / "worker.log") as proc:
+    with start_celery_worker(
+        env, ["validation", "scoring", "exports"], tmp_path / "worker.log"
+    ) as proc:
         yield proc
 
 

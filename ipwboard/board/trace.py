@@ -7,6 +7,7 @@ survive at any zoom level, within the display budget of ``MAX_POINTS``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zipfile
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def downsample(t: np.ndarray, p: np.ndarray, max_points: int = MAX_POINTS) -> tu
     edges = np.linspace(0, n, buckets + 1, dtype=np.int64)
     out_t: list[float] = []
     out_p: list[float] = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if hi <= lo:
             continue
         chunk = p[lo:hi]

@@ -72,7 +72,11 @@ def compare(request: HttpRequest) -> HttpResponse:
     missing = [key for key in keys if key not in found]
     keys = [key for key in keys if key in found]
     columns = [
-        Column(key, found[key], f"{found[key].submission.model.name} on {found[key].submission.hardware.label}")
+        Column(
+            key,
+            found[key],
+            f"{found[key].submission.model.name} on {found[key].submission.hardware.label}",
+        )
         for key in keys
     ]
     context: dict[str, Any] = {
@@ -95,9 +99,9 @@ def _charts(columns: list[Column]) -> list[charts.Chart]:
     names = [c.name for c in columns]
     es = [c.evaluation for c in columns]
     samples: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for evaluation_id, energy, latency in QueryResult.objects.filter(
-        evaluation__in=es
-    ).values_list("evaluation_id", "energy_j", "latency_s"):
+    for evaluation_id, energy, latency in QueryResult.objects.filter(evaluation__in=es).values_list(
+        "evaluation_id", "energy_j", "latency_s"
+    ):
         if energy is not None:
             samples[evaluation_id][0].append(energy)
         samples[evaluation_id][1].append(latency)

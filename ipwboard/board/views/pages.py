@@ -40,6 +40,7 @@ def trends_page(request: HttpRequest) -> HttpResponse:
         "scope": scope,
         "axis": axis,
         "axes": trends.AXES,
+        "axis_label": trends.AXES[axis],
     }
     if contexts:
         context.update(_trend_figures(dataset, scope, axis, request))

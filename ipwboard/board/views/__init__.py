@@ -1,0 +1,20 @@
+"""Board pages. One view and one template serve a page and its htmx fragment."""
+
+from __future__ import annotations
+
+from .compare import compare
+from .leaderboard import hardware_page, leaderboard, model_page
+from .pages import methodology, submission_status, trends_page
+from .pair import badge, pair
+
+__all__ = [
+    "badge",
+    "compare",
+    "hardware_page",
+    "leaderboard",
+    "methodology",
+    "model_page",
+    "pair",
+    "submission_status",
+    "trends_page",
+]
