@@ -65,7 +65,9 @@ def test_token_is_shown_once_stored_hashed_and_revocable(alice: Persona) -> None
     assert secret not in alice.client.get("/account/").content.decode()  # shown once
     token = ApiToken.objects.get(name="ci")
     assert token.scope == "read"
-    stored = " ".join(str(v) for v in ApiToken.objects.filter(pk=token.pk).values().first().values())
+    stored = " ".join(
+        str(v) for v in ApiToken.objects.filter(pk=token.pk).values().first().values()
+    )
     assert secret not in stored and token.token_hash != secret
 
     from rest_framework.test import APIClient
@@ -75,7 +77,9 @@ def test_token_is_shown_once_stored_hashed_and_revocable(alice: Persona) -> None
     assert api.get("/api/v1/keys/").status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
-    assert "never" not in alice.client.get("/account/").content.decode().split(token.prefix)[1][:200]
+    assert (
+        "never" not in alice.client.get("/account/").content.decode().split(token.prefix)[1][:200]
+    )
     alice.client.post(f"/account/tokens/{token.pk}/revoke/")
     assert api.get("/api/v1/keys/").json()["error"]["code"] == "auth.token_invalid"
     assert AuditLog.objects.filter(action="token.revoke", target=token.prefix).exists()
@@ -105,21 +109,34 @@ def test_organisations_credit_only_members(
     alice.client.post("/account/organisations/", {"name": "Heron Labs"})
     org = Organisation.objects.get(slug="heron-labs")
     bob.client.post("/account/organisations/", {"name": "Bob Co"})
-    alice.client.post(f"/account/submissions/{submission.pk}/organisation/", {"organisation": "heron-labs"})
+    alice.client.post(
+        f"/account/submissions/{submission.pk}/organisation/", {"organisation": "heron-labs"}
+    )
     submission.refresh_from_db()
     assert submission.organisation == org
     # bob cannot credit his org on alice's work, nor alice on an org she is not in
-    assert bob.client.post(
-        f"/account/submissions/{submission.pk}/organisation/", {"organisation": "bob-co"}
-    ).status_code == 404
-    assert alice.client.post(
-        f"/account/submissions/{submission.pk}/organisation/", {"organisation": "bob-co"}
-    ).status_code == 404
+    assert (
+        bob.client.post(
+            f"/account/submissions/{submission.pk}/organisation/", {"organisation": "bob-co"}
+        ).status_code
+        == 404
+    )
+    assert (
+        alice.client.post(
+            f"/account/submissions/{submission.pk}/organisation/", {"organisation": "bob-co"}
+        ).status_code
+        == 404
+    )
     with pytest.raises(services.ActionError):
-        services.set_submission_organisation(submission, Organisation.objects.get(slug="bob-co"), alice.user)
+        services.set_submission_organisation(
+            submission, Organisation.objects.get(slug="bob-co"), alice.user
+        )
     alice.client.post("/account/organisations/heron-labs/members/", {"username": "bob"})
     assert org.members.filter(username="bob").exists()
-    assert alice.api.get(f"/api/v1/submissions/{submission.pk}/").json()["organisation"] == "heron-labs"
+    assert (
+        alice.api.get(f"/api/v1/submissions/{submission.pk}/").json()["organisation"]
+        == "heron-labs"
+    )
 
 
 def test_withdraw_leaves_board_with_audit_and_signal(
@@ -173,7 +190,9 @@ def test_staff_review_queue_and_actions(
     assert anonymous.client.get("/account/review/").status_code == 302
 
     def act(action: str, client: Any = staff.client) -> int:
-        return client.post(f"/account/review/{submission.pk}/", {"action": action, "note": "n"}).status_code
+        return client.post(
+            f"/account/review/{submission.pk}/", {"action": action, "note": "n"}
+        ).status_code
 
     assert act("approve", alice.client) == 403
     assert act("approve") == 302

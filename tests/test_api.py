@@ -52,7 +52,11 @@ def test_errors_are_json_with_stable_codes(alice: Persona, anonymous: Persona) -
     assert method.status_code == 405 and method.json()["error"]["code"] == "method.not_allowed"
     invalid = alice.api.post("/api/v1/keys/", {}, format="json")
     body = invalid.json()["error"]
-    assert invalid.status_code == 400 and body["code"] == "request.invalid" and "public_key" in body["fields"]
+    assert (
+        invalid.status_code == 400
+        and body["code"] == "request.invalid"
+        and "public_key" in body["fields"]
+    )
     key = alice.api.post("/api/v1/keys/", {"public_key": "nonsense"}, format="json")
     assert key.json()["error"]["code"] == "key.public.invalid"
     malformed = alice.api.post("/api/v1/keys/", "{", content_type="application/json")
@@ -61,7 +65,12 @@ def test_errors_are_json_with_stable_codes(alice: Persona, anonymous: Persona) -
 
 @pytest.fixture
 def tight_limits() -> Any:
-    rates = {"uploads_user": "2/minute", "uploads_ip": "3/minute", "challenges_user": "2/minute", "challenges_ip": "3/minute"}
+    rates = {
+        "uploads_user": "2/minute",
+        "uploads_ip": "3/minute",
+        "challenges_user": "2/minute",
+        "challenges_ip": "3/minute",
+    }
     cache.clear()
     with override_settings(IPWBOARD_THROTTLE_RATES=rates):
         yield
@@ -106,11 +115,18 @@ def test_queue_position_and_estimated_wait(
     body = alice.api.get(f"/api/v1/submissions/{second.pk}/").json()
     assert body["queue_position"] == 2
     assert body["estimated_wait_s"] == pytest.approx(40.0)
-    assert alice.api.get(f"/api/v1/submissions/{first.pk}/").json()["estimated_wait_s"] == pytest.approx(20.0)
+    assert alice.api.get(f"/api/v1/submissions/{first.pk}/").json()[
+        "estimated_wait_s"
+    ] == pytest.approx(20.0)
 
 
 def test_withdraw_endpoint(
-    alice: Persona, bob: Persona, staff: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+    alice: Persona,
+    bob: Persona,
+    staff: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
 ) -> None:
     submission = scored(alice, alice_key, demo_version, make_bundle)
     url = f"/api/v1/submissions/{submission.pk}/withdraw/"
@@ -123,7 +139,9 @@ def test_withdraw_endpoint(
     response = alice.api.post(url, {"reason": "mistake"}, format="json")
     assert response.status_code == 200 and response.json()["withdrawn_at"]
     again = alice.api.post(url)
-    assert again.status_code == 200 and again.json()["withdrawn_at"] == response.json()["withdrawn_at"]
+    assert (
+        again.status_code == 200 and again.json()["withdrawn_at"] == response.json()["withdrawn_at"]
+    )
     assert bob.api.get(f"/api/v1/submissions/{submission.pk}/").status_code == 404
     assert alice.api.get("/api/v1/leaderboard/").json() == []
 
@@ -154,7 +172,9 @@ def test_key_retire_and_revoke_endpoints(alice: Persona, bob: Persona, alice_key
         f"/api/v1/keys/{key.pk}/revoke/", {"compromised_at": "2025-03-01T00:00:00Z"}, format="json"
     )
     assert revoked.status_code == 200
-    assert revoked.json()["state"] == "revoked" and revoked.json()["compromised_at"].startswith("2025-03-01")
+    assert revoked.json()["state"] == "revoked" and revoked.json()["compromised_at"].startswith(
+        "2025-03-01"
+    )
 
 
 def test_direct_uploads_need_s3(alice: Persona) -> None:

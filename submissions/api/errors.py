@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -38,6 +40,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.code == "upload.too_large":
             http = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         return Response({"error": body}, status=http)
+    # DRF turns Django's own 404/403 into its exceptions inside its handler; do it first so the
+    # codes below apply to them too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_handler(exc, context)
     if response is None:
         return None

@@ -159,6 +159,7 @@ class Command(BaseCommand):
             services.engine_dataset(version),
             overrides={
                 "synthetic": True,
+                "hardware": {"class": "cloud"},  # the harness cannot tell; an H100 is a cloud part
                 "notes": "Reference-harness sample run with a simulated inference server and "
                 "energy monitor: synthetic, not a measurement of the named hardware.",
             },
