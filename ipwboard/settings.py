@@ -217,6 +217,16 @@ IPWBOARD_MAX_UPLOAD_BYTES = env_int("IPWBOARD_MAX_UPLOAD_BYTES", 2 * 1024**3)
 IPWBOARD_REQUIRE_CHALLENGE = env_bool("IPWBOARD_REQUIRE_CHALLENGE", False)
 IPWBOARD_CHALLENGE_TTL_SECONDS = env_int("IPWBOARD_CHALLENGE_TTL_SECONDS", 24 * 3600)
 IPWBOARD_STALE_QUEUED_SECONDS = env_int("IPWBOARD_STALE_QUEUED_SECONDS", 600)
+# A RUNNING submission older than this lost its worker (SIGKILL, OOM, host gone): the sweeper
+# re-enqueues it and a worker may reclaim it. Must exceed the hard time limit, or a slow but live
+# task could be claimed twice (the second run would then find it finished and record nothing).
+IPWBOARD_STALE_RUNNING_SECONDS = env_int(
+    "IPWBOARD_STALE_RUNNING_SECONDS", CELERY_TASK_TIME_LIMIT + 60
+)
+# Address-space cap (MiB above the pool process's size at start) for each worker child: a bundle
+# that makes evaluation blow up raises MemoryError (submission FAILED) instead of waking the OOM
+# killer. 0 turns it off.
+IPWBOARD_TASK_MEMORY_LIMIT_MB = env_int("IPWBOARD_TASK_MEMORY_LIMIT_MB", 0)
 IPWBOARD_BOOTSTRAP_SEED = env_int("IPWBOARD_BOOTSTRAP_SEED", 20261121)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # bigger uploads spool to a temp file, never RAM
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
@@ -287,3 +297,16 @@ IPWBOARD_DIRECT_UPLOAD_PART_BYTES = env_int("IPWBOARD_DIRECT_UPLOAD_PART_BYTES",
 IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS = env_int("IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS", 24 * 3600)
 # Board exports are rebuilt at most once per this many seconds after a change.
 IPWBOARD_EXPORTS_DEBOUNCE_SECONDS = env_int("IPWBOARD_EXPORTS_DEBOUNCE_SECONDS", 30)
+
+# === issue 4: server-side scoring (LLM judge for open-ended items, re-scoring) ==================
+# An OpenAI-compatible endpoint (".../v1" or its root) judging open-ended items against their
+# reference. Unset: no judge; those items are reported unscored and accuracy is computed on the
+# scored items only (labelled "unscored-items").
+IPWBOARD_JUDGE_URL = env_str("IPWBOARD_JUDGE_URL").strip()
+IPWBOARD_JUDGE_MODEL = env_str("IPWBOARD_JUDGE_MODEL").strip()
+IPWBOARD_JUDGE_API_KEY = env_str("IPWBOARD_JUDGE_API_KEY")
+IPWBOARD_JUDGE_TIMEOUT_SECONDS = env_int("IPWBOARD_JUDGE_TIMEOUT_SECONDS", 60)
+if IPWBOARD_JUDGE_URL and not IPWBOARD_JUDGE_MODEL:
+    raise ImproperlyConfigured("IPWBOARD_JUDGE_URL is set: set IPWBOARD_JUDGE_MODEL too")
+# Re-scoring one submission runs on the scoring queue, like the fan-out over a dataset version.
+CELERY_TASK_ROUTES["submissions.tasks.rescore_submission"] = {"queue": "scoring"}

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
 CHUNK = 1024 * 1024
+WORK_PREFIX = "ipwboard-"
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(Exception):
+    """The storage backend (S3, the local disk) refused or could not be reached: ours, transient."""
+
+
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (OSError,)
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - boto3 is a dependency, but local storage needs none
+        return errors
+    return (*errors, BotoCoreError, ClientError)
 
 
 def hash_stream(stream: BinaryIO) -> tuple[str, int]:
@@ -31,17 +50,46 @@ def hash_stream(stream: BinaryIO) -> tuple[str, int]:
 def save_stream(name: str, stream: BinaryIO) -> str:
     """Store ``stream`` under ``name`` (the backend may pick a free variant) and return the name."""
     stream.seek(0)
-    return default_storage.save(name, File(stream, name=Path(name).name))
+    try:
+        return default_storage.save(name, File(stream, name=Path(name).name))
+    except _storage_errors() as exc:  # the API answers 503 storage.unavailable: retry later
+        raise StorageUnavailable(f"could not store {name}: {type(exc).__name__}") from exc
 
 
 @contextmanager
 def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
-    """A temporary local copy of a stored file, streamed in chunks (S3 objects are never in RAM)."""
-    with TemporaryDirectory(prefix="ipwboard-") as tmp:
+    """A temporary local copy of a stored file, streamed in chunks (S3 objects are never in RAM).
+
+    It lives under ``work_dir()``, not the system temp dir: a worker killed with SIGKILL cannot
+    clean up, and ``purge_stale_work`` then finds what it left behind.
+    """
+    with TemporaryDirectory(prefix=WORK_PREFIX, dir=work_dir()) as tmp:
         path = Path(tmp) / (Path(name).name + suffix)
         with default_storage.open(name, "rb") as src, path.open("wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK)
         yield path
+
+
+def work_dir() -> Path:
+    """Scratch space for local copies and unpacked bundles, on this host."""
+    path = Path(settings.DATA_DIR) / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def purge_stale_work(older_than_s: float) -> int:
+    """Remove scratch directories untouched for ``older_than_s`` seconds (left by killed
+    workers; a live task never runs longer than the hard time limit). Returns how many."""
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for entry in work_dir().glob(f"{WORK_PREFIX}*"):
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry)
+                removed += 1
+        except OSError:  # raced with another sweeper or the task itself
+            log.warning("could not purge %s", entry, exc_info=True)
+    return removed
 
 
 def is_s3(storage: Any = None) -> bool:

@@ -21,7 +21,16 @@ from tests.test_api_support import queued, scored
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
+def _fresh_storage(tmp_path: Any, settings: Any) -> Any:
+    """Each test gets its own media directory (and no cached manifest) so exports never leak
+    between tests."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
     cache.clear()
     yield
     cache.clear()

@@ -257,7 +257,12 @@ def _dataset_entries(previous: dict[str, Any], tmp: Path) -> dict[str, Any]:
     entries = {}
     for version in DatasetVersion.objects.select_related("dataset"):
         entry = old.get(version.sha256)
-        if entry is None or not default_storage.exists(entry["files"]["jsonl"]["name"]):
+        if (
+            entry is None
+            # staff may turn references private after the fact: never reuse a public build then
+            or entry.get("references_public") != (not version.references_private)
+            or not default_storage.exists(entry["files"]["jsonl"]["name"])
+        ):
             entry = build_dataset_files(version, tmp, f"exports/datasets/{version.sha256[:16]}")
         entries[version.sha256] = entry
     return entries

@@ -31,4 +31,6 @@
     draw(document);
   }
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+  // Back/forward: htmx swaps the re-fetched page into <body>.
+  document.addEventListener("htmx:historyRestore", function () { draw(document); });
 })();

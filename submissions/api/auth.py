@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -38,3 +39,18 @@ def token_scope(request: Request) -> str | None:
     """The scope of the token used, or None for session (browser) authentication."""
     auth = getattr(request, "auth", None)
     return auth.scope if isinstance(auth, ApiToken) else None
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Token ipwb_...`` in the OpenAPI schema."""
+
+    target_class = "submissions.api.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token ipwb_...` (create tokens on your account page).",
+        }

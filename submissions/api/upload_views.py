@@ -46,8 +46,8 @@ def _state(
 
 
 class DirectUploadStart(APIView):
-    """Bundles above ``threshold_bytes`` go straight to S3: start here, PUT each part to its
-    presigned URL (keep the ETag-free body as is), then POST ``finalise``."""
+    """Bundles above ``threshold_bytes`` go straight to S3: start here, PUT each part's bytes to
+    its presigned URL, then POST ``finalise``. Resume with GET ``uploads/<id>/``."""
 
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
 
@@ -56,7 +56,7 @@ class DirectUploadStart(APIView):
             return [throttle() for throttle in UPLOAD_THROTTLES]
         return super().get_throttles()
 
-    @extend_schema(responses=UploadConfigSerializer)
+    @extend_schema(responses=UploadConfigSerializer, operation_id="uploads_config")
     def get(self, request: Request) -> Response:
         return Response(
             {

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from .main import main
+
+def main(argv: list[str] | None = None) -> int:
+    # Imported lazily so `python -m submissions.cli.main` runs without runpy's double-import warning.
+    from .main import main as run
+
+    return run(argv)
+
 
 __all__ = ["main"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .catalog import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
 from .identity import ApiToken, Challenge, Organisation, SigningKey
+from .judging import JudgeVerdict
 from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission
 from .uploads import DirectUpload
 
@@ -19,6 +20,7 @@ __all__ = [
     "Evaluation",
     "Fingerprint",
     "Hardware",
+    "JudgeVerdict",
     "Organisation",
     "QueryResult",
     "SigningKey",

@@ -35,7 +35,7 @@ from ..models import (
     Submission,
 )
 from ..signals import board_changed
-from ..storage import hash_stream, local_copy, save_stream
+from ..storage import hash_stream, local_copy, purge_stale_work, save_stream
 from .catalog import engine_dataset, resolve_hardware, resolve_model
 from .identity import consume_challenge
 
@@ -128,7 +128,7 @@ def enqueue(submission_id: uuid.UUID) -> None:
 def claim_submission(submission_id: uuid.UUID | str) -> Submission | None:
     """QUEUED -> RUNNING atomically. Also reclaims a RUNNING one whose worker died long ago."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stale = now - timedelta(seconds=settings.IPWBOARD_STALE_RUNNING_SECONDS)
     claimable = Q(status=Submission.Status.QUEUED) | Q(
         status=Submission.Status.RUNNING, started_at__lt=stale
     )
@@ -162,8 +162,13 @@ def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
         key.fingerprint: decode_public_key(key.public_key)
         for key in SigningKey.objects.filter(owner_id=submission.owner_id)
     }
+    # Unpack beside the local copy: one scratch directory per task, purged if the worker dies.
     return evaluate(
-        path, resolve_dataset, trusted_keys=trusted, seed=settings.IPWBOARD_BOOTSTRAP_SEED
+        path,
+        resolve_dataset,
+        trusted_keys=trusted,
+        seed=settings.IPWBOARD_BOOTSTRAP_SEED,
+        workdir=path.parent,
     )
 
 
@@ -362,7 +367,7 @@ def sweep_stale_submissions() -> int:
     """Re-enqueue QUEUED rows the broker may have lost and RUNNING rows whose worker died."""
     now = timezone.now()
     queued_before = now - timedelta(seconds=settings.IPWBOARD_STALE_QUEUED_SECONDS)
-    running_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    running_before = now - timedelta(seconds=settings.IPWBOARD_STALE_RUNNING_SECONDS)
     stale = Submission.objects.filter(
         Q(status=Submission.Status.QUEUED, created_at__lt=queued_before)
         | Q(status=Submission.Status.RUNNING, started_at__lt=running_before)
@@ -371,4 +376,6 @@ def sweep_stale_submissions() -> int:
     for pk in stale:
         enqueue(pk)
         count += 1
+    # Scratch copies left by killed workers on this host (a live task is never that old).
+    purge_stale_work(settings.IPWBOARD_STALE_RUNNING_SECONDS)
     return count
