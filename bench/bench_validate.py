@@ -105,8 +105,9 @@ def generate(tmp: Path, n_queries: int, n_samples: int) -> dict[str, Any]:
     del counter_s
     correct = rng.random(n_queries) < 0.7
     responses = [
-        (item.reference if ok else "D") if item.method == "letter_match" else
-        (f"{item.reference}" if ok else "banana")
+        (item.reference if ok else "D")
+        if item.method == "letter_match"
+        else (f"{item.reference}" if ok else "banana")
         for item, ok in zip(items, correct, strict=True)
     ]
     ids = [item.id for item in items]
@@ -153,7 +154,11 @@ def generate(tmp: Path, n_queries: int, n_samples: int) -> dict[str, Any]:
         },
         "system": {"os": "Linux"},
         "dataset": {"slug": meta.slug, "version": meta.version, "sha256": sha},
-        "measurement": {"scope": "accelerator", "method": "nvml_counter", "sampling_period_s": PERIOD},
+        "measurement": {
+            "scope": "accelerator",
+            "method": "nvml_counter",
+            "sampling_period_s": PERIOD,
+        },
         "window": {"start": _iso(T0), "end": _iso(T0 + span)},
         "challenge": None,
         "claimed": {"accuracy": 0.7},
@@ -191,8 +196,10 @@ def child_evaluate(paths: dict[str, Any], profile: str | None) -> dict[str, Any]
     dataset = load_dataset(Path(paths["dataset"]))
     load_s = time.perf_counter() - t
     rss_dataset = _rss_now()
-    keys = {fp: bytes.fromhex(raw) for fp, raw in json.loads(Path(paths["keys"]).read_text()).items()}
-    t = time.perf_counter()
+    keys = {
+        fp: bytes.fromhex(raw) for fp, raw in json.loads(Path(paths["keys"]).read_text()).items()
+    }
+    t, cpu = time.perf_counter(), time.process_time()
     if profile:
         import cProfile
 
@@ -201,9 +208,10 @@ def child_evaluate(paths: dict[str, Any], profile: str | None) -> dict[str, Any]
         profiler.dump_stats(profile)
     else:
         result = evaluate(Path(paths["bundle"]), dataset, trusted_keys=keys)
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     return {
         "evaluate_s": wall,
+        "evaluate_cpu_s": cpu,
         "load_dataset_s": load_s,
         "rss_after_dataset": rss_dataset,
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
@@ -218,12 +226,13 @@ def child_read(paths: dict[str, Any]) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     members = Path(paths["members"])
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     queries = pq.read_table(members / "queries.parquet")
     trace = pq.read_table(members / "trace.parquet")
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     return {
         "read_s": wall,
+        "read_cpu_s": cpu,
         "rows": [queries.num_rows, trace.num_rows],
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
@@ -248,7 +257,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         paths = json.loads(args.paths)
-        report = child_evaluate(paths, args.profile) if args.child == "evaluate" else child_read(paths)
+        report = (
+            child_evaluate(paths, args.profile) if args.child == "evaluate" else child_read(paths)
+        )
         print(json.dumps(report))
         return 0
 
@@ -269,11 +280,15 @@ def main() -> int:
         read = _run_child("read", paths)
         ev = _run_child("evaluate", paths, args.profile)
     ratio = ev["evaluate_s"] / read["read_s"]
-    print(f"pyarrow read_table (queries + trace): {read['read_s']:.2f} s")
     print(
-        f"evaluate(): {ev['evaluate_s']:.2f} s, peak RSS {ev['peak_rss'] / 2**20:.0f} MiB "
-        f"(of which the loaded dataset: {ev['rss_after_dataset'] / 2**20:.0f} MiB, "
-        f"loaded in {ev['load_dataset_s']:.1f} s)"
+        f"pyarrow read_table (queries + trace): {read['read_s']:.2f} s wall, "
+        f"{read['read_cpu_s']:.2f} s CPU (pyarrow reads with threads)"
+    )
+    print(
+        f"evaluate(): {ev['evaluate_s']:.2f} s wall, {ev['evaluate_cpu_s']:.2f} s CPU, peak RSS "
+        f"{ev['peak_rss'] / 2**20:.0f} MiB; RSS with the dataset loaded, before evaluate: "
+        f"{ev['rss_after_dataset'] / 2**20:.0f} MiB (loaded in {ev['load_dataset_s']:.1f} s), "
+        f"so evaluate's own peak: {(ev['peak_rss'] - ev['rss_after_dataset']) / 2**20:.0f} MiB"
     )
     print(f"ratio evaluate / read: {ratio:.1f}x")
     print(f"labels: {', '.join(ev['labels'])}; accuracy {ev['accuracy']:.4f}")

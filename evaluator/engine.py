@@ -16,28 +16,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from evaluator.bundle.tables import TraceReader, iter_responses, read_query_columns
+from evaluator.bundle.tables import (
+    QueryColumns,
+    TraceReader,
+    iter_response_batches,
+    read_query_columns,
+)
 from evaluator.bundle.unpack import MANIFEST, QUERIES, SIGNATURE, TRACE, OpenedBundle, open_bundle
 from evaluator.checks.telemetry import analyse_trace, power_limit_w
 from evaluator.checks.timing import check_timing
 from evaluator.checks.tokens import check_tokens
 from evaluator.checks.values import check_values
-from evaluator.checks.workload import check_workload
+from evaluator.checks.workload import match_workload
 from evaluator.errors import BundleError, register
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest import parse_time, read_manifest
 from evaluator.metrics import MetricInputs, compute_metrics
+from evaluator.results import STATUS_CODE, ItemResults
 from evaluator.scoring import SCORER_VERSION, Judge, score_item
 from evaluator.signing import SIGNATURE_MISSING, verify_envelope
-from evaluator.types import (
-    BundleInfo,
-    Check,
-    Dataset,
-    DatasetItem,
-    EvaluationResult,
-    ItemResult,
-)
+from evaluator.types import BundleInfo, Check, Dataset, EvaluationResult
 
 DATASET_MISMATCH = register(
     "bundle.dataset.mismatch",
@@ -48,6 +48,7 @@ STATEMENT_MANIFEST = register(
     "The signed Statement's run_id or format_version differs from the manifest's.",
 )
 IMPORT_SOURCE = "ipw-harness"
+_KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens")
 # The server knows many dataset versions and learns which one a bundle ran only from its manifest;
 # a resolver is called with the manifest's (validated, signed) ``dataset`` object and may raise
 # BundleError when the version is not registered.
@@ -111,7 +112,10 @@ def _evaluate(
     checks.append(Check("dataset.match", "pass", f"{dataset.slug} {dataset.version}"))
 
     queries = read_query_columns(opened.members[QUERIES], limits)
-    checks += check_workload(queries.ids, dataset.ids())
+    dataset_ids = pa.array([item.id for item in dataset.items], pa.string())
+    positions, workload = match_workload(queries.ids, dataset_ids)
+    del dataset_ids
+    checks += workload
     checks += check_values(queries)
     window = (
         parse_time(manifest["window"]["start"], "window.start"),
@@ -121,12 +125,17 @@ def _evaluate(
     if opened.has(TRACE):
         checks += _telemetry(opened, manifest, queries, window, limits)
     checks += check_tokens(queries)
+    # Only the per-item numbers survive the checks: free the rest before scoring (a million rows
+    # of seven float columns is ~56 MB).
+    for name in [name for name in queries.numbers if name not in _KEPT_COLUMNS]:
+        del queries.numbers[name]
+    queries.response_chars = queries.response_chars[:0]
 
-    items, scores = _score(opened, dataset, queries, judge, limits)
-    metrics = compute_metrics(_metric_inputs(items, scores), seed=seed)
+    scores = _score(opened, dataset, queries, positions, judge, limits)
+    metrics = compute_metrics(_metric_inputs(dataset, scores), seed=seed)
     claimed = manifest["claimed"].get("accuracy")
     labels = _labels(opened, manifest)
-    if any(result.status == "unscored" for result in scores):
+    if (scores.status == STATUS_CODE["unscored"]).any():
         labels.append("unscored-items")
     if claimed is not None and claimed - metrics.accuracy > limits.claim_gap:
         labels.append("accuracy-claim-gap")
@@ -154,7 +163,7 @@ def _evaluate(
     return EvaluationResult(
         bundle=info,
         metrics=metrics,
-        items=tuple(scores),
+        items=scores,
         checks=tuple(checks),
         scorer_version=SCORER_VERSION,
         claimed_accuracy=claimed,
@@ -198,55 +207,84 @@ def _telemetry(
         query_intervals=(started, ended) if timed else None,
         total_rows=reader.rows,
         limits=limits,
+        # A harness import's window is an estimate: the energy-sum check only warns (and says so).
+        estimated_window=bool(
+            (manifest.get("import") or {}).get("source") == IMPORT_SOURCE
+            and (manifest.get("import") or {}).get("window_estimated")
+        ),
     )
 
 
 def _score(
     opened: OpenedBundle,
     dataset: Dataset,
-    queries: Any,
+    queries: QueryColumns,
+    positions: np.ndarray,
     judge: Judge | None,
     limits: Limits,
-) -> tuple[list[DatasetItem], list[ItemResult]]:
-    """Score in dataset order; responses are streamed, never all held at once."""
-    position = {item.id: index for index, item in enumerate(dataset.items)}
-    row_of = {query_id: row for row, query_id in enumerate(queries.ids)}
-    results: list[ItemResult | None] = [None] * len(dataset.items)
-    for query_id, response in iter_responses(opened.members[QUERIES], limits):
-        index = position[query_id]
-        item, row = dataset.items[index], row_of[query_id]
-        score = score_item(item, response, judge)
-        output_tokens = queries["output_tokens"][row]
-        ttft = queries["ttft_s"][row]
-        results[index] = ItemResult(
-            query_id=query_id,
-            domain=item.domain,
-            method=item.method,
-            status=score.status,
-            extracted=score.extracted,
-            reason=score.reason,
-            energy_j=float(queries["energy_j"][row]),
-            latency_s=float(queries["latency_s"][row]),
-            ttft_s=None if np.isnan(ttft) else float(ttft),
-            output_tokens=None if np.isnan(output_tokens) else int(output_tokens),
-        )
-    done = [result for result in results if result is not None]
-    assert len(done) == len(dataset.items)  # the workload check guarantees a row per item
-    return list(dataset.items), done
+) -> ItemResults:
+    """Score every response, streamed in file order; results come back in dataset order.
+
+    Per row only the score's three values are kept (a status code, and the extracted answer and
+    reason as Arrow strings per batch); numbers stay numpy columns. ``positions[row]`` is the row's
+    dataset index (from the workload check, which guarantees a permutation).
+    """
+    items = dataset.items
+    n = len(items)
+    status = np.empty(n, dtype=np.uint8)
+    extracted: list[pa.Array] = []
+    reasons: list[pa.Array] = []
+    codes = STATUS_CODE
+    row = 0
+    for responses in iter_response_batches(opened.members[QUERIES], limits):
+        where = positions[row : row + len(responses)].tolist()
+        batch_status = np.empty(len(responses), dtype=np.uint8)
+        got: list[str | None] = []
+        why: list[str] = []
+        for offset, (index, response) in enumerate(zip(where, responses, strict=True)):
+            score = score_item(items[index], response, judge)
+            batch_status[offset] = codes[score.status]
+            got.append(score.extracted)
+            why.append(score.reason)
+        status[where] = batch_status
+        extracted.append(pa.array(got, pa.string()))
+        reasons.append(pa.array(why, pa.string()))
+        row += len(responses)
+    # Rows -> dataset order: row_at[i] is the row that answered dataset item i.
+    row_at = np.empty(n, dtype=np.int64)
+    row_at[positions] = np.arange(n, dtype=np.int64)
+    in_order = bool((row_at == np.arange(n)).all())
+    extracted_column = pa.chunked_array(extracted, pa.string())
+    reason_column = pa.chunked_array(reasons, pa.string())
+    if not in_order:
+        take = pa.array(row_at)
+        extracted_column, reason_column = extracted_column.take(take), reason_column.take(take)
+
+    def column(name: str) -> np.ndarray:
+        values = queries[name]
+        return values if in_order else values[row_at]
+
+    return ItemResults(
+        items,
+        status,
+        extracted_column,
+        reason_column,
+        energy_j=column("energy_j"),
+        latency_s=column("latency_s"),
+        ttft_s=column("ttft_s"),
+        output_tokens=column("output_tokens"),
+    )
 
 
-def _metric_inputs(items: list[DatasetItem], results: list[ItemResult]) -> MetricInputs:
-    def floats(values: list[float | int | None]) -> np.ndarray:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-
+def _metric_inputs(dataset: Dataset, results: ItemResults) -> MetricInputs:
     return MetricInputs(
-        correct=np.array([r.status == "correct" for r in results], dtype=bool),
-        scored=np.array([r.status != "unscored" for r in results], dtype=bool),
-        energy_j=floats([r.energy_j for r in results]),
-        latency_s=floats([r.latency_s for r in results]),
-        ttft_s=floats([r.ttft_s for r in results]),
-        output_tokens=floats([r.output_tokens for r in results]),
-        domains=[item.domain for item in items],
+        correct=results.status == STATUS_CODE["correct"],
+        scored=results.status != STATUS_CODE["unscored"],
+        energy_j=results.energy_j,
+        latency_s=results.latency_s,
+        ttft_s=results.ttft_s,
+        output_tokens=results.output_tokens,
+        domains=[item.domain for item in dataset.items],
     )
 
 

@@ -15,24 +15,25 @@ import re
 import statistics
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from evaluator.bundle.pack import conform
 from evaluator.bundle.tables import QUERY_SCHEMA, TRACE_SCHEMA
 from evaluator.errors import BundleError, register
+from evaluator.harness_report import SOURCE, ImportReport, quirks_for
 from evaluator.manifest import FORMAT_VERSION, validate_manifest
 from evaluator.types import Dataset
 
-SOURCE = "ipw-harness"
+__all__ = ["SOURCE", "ImportReport", "import_ipw_run"]
+
 NVML_PERIOD_S = 0.05  # the harness's energy monitor streams one reading every 50 ms
-MAX_LISTED = 50  # ids kept per quirk in the report; the manifest has a size cap
 
 RUN_INVALID = register("harness.run.invalid", "The run directory is not a readable harness run.")
 MODEL_NOT_FOUND = register(
@@ -53,41 +54,6 @@ MEASUREMENT_UNKNOWN = register(
     "harness.measurement.unknown",
     "The telemetry backend is not recognised; pass the measurement block as an override.",
 )
-
-
-@dataclass
-class ImportReport:
-    """What the import did to the harness's output; stored as manifest["import"]."""
-
-    source: str = SOURCE
-    run_dir: str = ""
-    model_key: str = ""
-    shards: list[str] = field(default_factory=list)
-    rows: int = 0
-    matched_by_id: int = 0
-    matched_by_prompt: int = 0
-    energy_none: list[str] = field(default_factory=list)  # estimated as power_avg * latency
-    energy_zero: list[str] = field(default_factory=list)  # kept: short queries read 0 J
-    first_query_model_load: dict[str, Any] = field(default_factory=dict)
-    null_typed_columns: list[str] = field(default_factory=list)
-    empty_struct_columns: list[str] = field(default_factory=list)
-    reference_mismatches: list[str] = field(default_factory=list)  # ignored: ours is canonical
-    response_missing: list[str] = field(default_factory=list)  # imported as ""
-    lm_correctness_ignored: bool = True
-    per_query_timestamps: bool = False
-    window_estimated: bool = True
-    has_trace: bool = False
-    defaulted_fields: list[str] = field(default_factory=list)
-    quirks: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key, value in data.items():
-            if isinstance(value, list) and key not in ("quirks", "shards"):
-                data[key] = value[:MAX_LISTED]
-                if len(value) > MAX_LISTED:
-                    data[f"{key}_count"] = len(value)
-        return data
 
 
 def _get(value: Any, *path: str) -> Any:
@@ -378,6 +344,10 @@ def import_ipw_run(
         )
     end = float(summary.get("generated_at") or datetime.now(UTC).timestamp())
     start = end - float(sum(columns["latency_s"]))
+    trace_table = None
+    if trace is not None:
+        trace_table = conform(pq.read_table(trace), TRACE_SCHEMA)
+        start, end = _trace_window(trace_table, start, end, report)
     defaults = {
         "harness": {"name": "intelligence-per-watt", "version": "unknown"},
         "model": {
@@ -413,53 +383,29 @@ def import_ipw_run(
         if value == "unknown" and f"{section}.{key}" not in given
     )
     _merge(manifest, overrides)
-    report.quirks = _quirks(report, len(rows))
+    report.quirks = quirks_for(report, len(rows))
     manifest["import"] = report.to_dict()
     validate_manifest(manifest)
-    trace_table = None
-    if trace is not None:
-        trace_table = conform(pq.read_table(trace), TRACE_SCHEMA)
     return manifest, queries, trace_table, report
 
 
-def _quirks(report: ImportReport, n: int) -> list[str]:
-    quirks = [
-        "lm_correctness is ignored: the harness grades nothing; the board re-scores every answer",
-        "no per-query timestamps: started_at/ended_at are null and the run window is estimated "
-        "as summary.generated_at minus the summed latencies",
-        "per-query energy is the counter delta since the previous query ended, so idle gaps "
-        "count against the next query",
-    ]
-    load = report.first_query_model_load
-    if load:
-        quirks.append(
-            f"the first query ({load['query_id']}) is measured with model load: "
-            f"{load['energy_j']:.1f} J vs a median of {load['median_energy_j']:.1f} J"
-        )
-    if report.energy_zero:
-        quirks.append(
-            f"{len(report.energy_zero)} of {n} queries read 0 J (energy moves in steps of the "
-            "sampling period); kept as measured"
-        )
-    if report.energy_none:
-        quirks.append(
-            f"{len(report.energy_none)} queries had no energy; estimated as average power x latency"
-        )
-    if report.null_typed_columns:
-        quirks.append(f"null-typed columns ignored: {', '.join(report.null_typed_columns)}")
-    if report.empty_struct_columns:
-        quirks.append(f"empty struct columns dropped: {', '.join(report.empty_struct_columns)}")
-    if report.reference_mismatches:
-        quirks.append(
-            f"{len(report.reference_mismatches)} reference answers in the run differ from the "
-            "dataset's and were ignored"
-        )
-    if report.response_missing:
-        quirks.append(f"{len(report.response_missing)} queries had no response; imported as ''")
-    if not report.has_trace:
-        quirks.append("no raw telemetry trace: trace-based checks cannot run")
-    if report.defaulted_fields:
-        quirks.append(
-            f"not recorded by the harness, set to 'unknown': {', '.join(report.defaulted_fields)}"
-        )
-    return quirks
+def _trace_window(
+    trace: pa.Table, start: float, end: float, report: ImportReport
+) -> tuple[float, float]:
+    """The run window given a recorded trace: its span intersected with the harness estimate.
+
+    The harness records no instants, only ``generated_at`` (when it wrote summary.json) and the
+    latencies, whose sum is shorter than the run (gaps, model load). A trace recorded beside the
+    run bounds it from the other side; where the two overlap is the best window there is. With no
+    overlap the estimate is kept, and the coverage check will say the trace is from another time.
+    """
+    if trace.num_rows == 0:
+        return start, end
+    bounds = pc.min_max(trace.column("timestamp_ns"))
+    first, last = bounds["min"].as_py() / 1e9, bounds["max"].as_py() / 1e9
+    report.trace_span = {"start": _rfc3339(first), "end": _rfc3339(last), "rows": trace.num_rows}
+    low, high = max(start, first), min(end, last)
+    if high <= low:
+        return start, end
+    report.window_from_trace = True
+    return low, high

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,7 +12,7 @@ ItemStatus = Literal["correct", "incorrect", "unscored"]
 ScoringMethod = Literal["letter_match", "numeric_match", "exact_match", "llm_judge"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million items, ~100 bytes less each
 class DatasetItem:
     id: str
     prompt: str
@@ -62,7 +62,7 @@ class ItemScore:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     query_id: str
     domain: str
@@ -124,13 +124,18 @@ class BundleInfo:
     member_sha256: Mapping[str, str]  # member name -> sha256 hex, from the verified statement
     challenge: str | None
     has_trace: bool
+    # A compact shape signature of the telemetry trace (``evaluator.fingerprint``): the server keeps
+    # it and holds a bundle whose trace is near-identical to another's (``traces_similar``).
+    trace_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
     bundle: BundleInfo
     metrics: Metrics
-    items: tuple[ItemResult, ...]
+    # One per dataset item, in dataset order. The engine returns an ``evaluator.results.ItemResults``
+    # (columns; each ItemResult is built when read) so a million queries stay small in memory.
+    items: Sequence[ItemResult]
     checks: tuple[Check, ...]
     scorer_version: str
     claimed_accuracy: float | None

@@ -182,6 +182,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("IPWBOARD_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = env_int("IPWBOARD_TASK_TIME_LIMIT", 960)
+if CELERY_TASK_SOFT_TIME_LIMIT > CELERY_TASK_TIME_LIMIT:
+    # Celery refuses to send any task then: every upload would wait for the sweeper, in vain.
+    raise ImproperlyConfigured(
+        "IPWBOARD_TASK_SOFT_TIME_LIMIT must not exceed IPWBOARD_TASK_TIME_LIMIT"
+    )
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "submissions.tasks.evaluate_submission": {"queue": "validation"},
@@ -310,3 +315,14 @@ if IPWBOARD_JUDGE_URL and not IPWBOARD_JUDGE_MODEL:
     raise ImproperlyConfigured("IPWBOARD_JUDGE_URL is set: set IPWBOARD_JUDGE_MODEL too")
 # Re-scoring one submission runs on the scoring queue, like the fan-out over a dataset version.
 CELERY_TASK_ROUTES["submissions.tasks.rescore_submission"] = {"queue": "scoring"}
+# boto3's transfer manager buffers up to max_in_memory_upload_chunks x multipart_chunksize per
+# upload (10 x 8 MiB by default): bound it so a streamed 1 GiB upload keeps the web process flat.
+IPWBOARD_S3_TRANSFER_CONCURRENCY = env_int("IPWBOARD_S3_TRANSFER_CONCURRENCY", 2)
+if AWS_STORAGE_BUCKET_NAME:
+    from boto3.s3.transfer import TransferConfig
+
+    _transfer = TransferConfig(
+        multipart_chunksize=8 * 1024**2, max_concurrency=IPWBOARD_S3_TRANSFER_CONCURRENCY
+    )
+    _transfer.max_in_memory_upload_chunks = IPWBOARD_S3_TRANSFER_CONCURRENCY  # s3transfer's knob
+    STORAGES["default"]["OPTIONS"]["transfer_config"] = _transfer

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import (
     AIModel,
@@ -12,10 +14,12 @@ from .models import (
     DatasetVersion,
     Evaluation,
     Hardware,
+    JudgeVerdict,
     Organisation,
     SigningKey,
     Submission,
 )
+from .services.rescore import schedule_dataset_rescore, schedule_submission_rescores
 
 
 @admin.register(AIModel)
@@ -80,6 +84,22 @@ class SubmissionAdmin(admin.ModelAdmin):
     search_fields = ("id", "run_id", "bundle_sha256", "owner__username")
     readonly_fields = [f.name for f in Submission._meta.fields]
     inlines = [EvaluationInline]
+    actions = ["rescore"]
+
+    @admin.action(description="Re-score selected submissions in the background")
+    def rescore(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        queued, current = schedule_submission_rescores(queryset)
+        skipped = queryset.count() - queued - current
+        parts = [f"Queued re-scoring of {queued} submission(s)."]
+        if current:
+            parts.append(
+                f"{current} already have an evaluation with the current scorer version (and "
+                "judge): re-scoring them is a no-op, so they were not queued."
+            )
+        if skipped:
+            parts.append(f"{skipped} are not scored and were skipped.")
+        level = messages.SUCCESS if queued else messages.WARNING
+        self.message_user(request, " ".join(parts), level)
 
 
 @admin.register(AuditLog)
@@ -87,3 +107,51 @@ class AuditLogAdmin(admin.ModelAdmin):
     list_display = ("created_at", "actor", "action", "target")
     list_filter = ("action",)
     readonly_fields = ("created_at", "actor", "action", "target", "detail")
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "item_count", "references_private", "sha256", "created_at")
+    list_filter = ("references_private",)
+    readonly_fields = [f.name for f in DatasetVersion._meta.fields]  # versions are immutable
+    actions = ["rescore_all"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # `manage.py import_dataset` writes the files and checks immutability
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Re-score all submissions in the background")
+    def rescore_all(self, request: HttpRequest, queryset: QuerySet[DatasetVersion]) -> None:
+        for version in queryset.select_related("dataset"):
+            plan = schedule_dataset_rescore(version)
+            if plan.total == 0:
+                self.message_user(
+                    request, f"{version}: no scored submissions to re-score.", messages.INFO
+                )
+            elif plan.noop:
+                self.message_user(
+                    request,
+                    f"{version}: nothing to do. All {plan.total} scored submission(s) already "
+                    f"have an evaluation with scorer version {plan.scorer_version}; re-scoring "
+                    "adds an evaluation only when the scorer version or the judge changes.",
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"{version}: re-scoring {plan.pending} of {plan.total} scored submission(s) "
+                    f"in the background with scorer version {plan.scorer_version} "
+                    f"({plan.total - plan.pending} already have it). Earlier evaluations are "
+                    "kept.",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(JudgeVerdict)
+class JudgeVerdictAdmin(admin.ModelAdmin):
+    list_display = ("item_key", "judge_id", "status", "created_at")
+    list_filter = ("status", "judge_id")
+    search_fields = ("item_key", "response_sha256")
+    readonly_fields = [f.name for f in JudgeVerdict._meta.fields]

@@ -3,20 +3,60 @@
 from __future__ import annotations
 
 import logging
+import resource
+from typing import Any
 
-from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from billiard.exceptions import WorkerLostError
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.signals import task_failure, worker_process_init
+from django.conf import settings
 
 from . import codes, services
 from .models import Submission
+from .services.pipeline import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def evaluate_submission(submission_id: str) -> None:
+@worker_process_init.connect
+def _cap_memory(**kwargs: Any) -> None:
+    """Give each pool process an address-space cap, so a bundle that blows up evaluation raises
+    MemoryError in the task (FAILED with a report) instead of waking the kernel's OOM killer."""
+    extra_mb = settings.IPWBOARD_TASK_MEMORY_LIMIT_MB
+    if extra_mb <= 0:
+        return
+    with open("/proc/self/statm") as fh:  # Linux; the cap is a production (container) feature
+        current = int(fh.read().split()[0]) * resource.getpagesize()
+    limit = current + extra_mb * 1024**2
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+class EvaluationTask(Task):
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # Celery calls this in the worker's main process when the hard time limit kills the pool
+        # process: the task body never got to mark the submission, so do it here.
+        if isinstance(exc, TimeLimitExceeded) and args:
+            submission = Submission.objects.filter(pk=args[0]).first()
+            if submission is not None:
+                services.fail_submission(submission, codes.TIME_LIMIT, "hard time limit exceeded")
+
+
+# A pool process that dies mid-task (SIGKILL, the OOM killer, a native crash) makes Celery re-send
+# this task with ``retries`` + 1: that run reclaims the RUNNING row at once instead of waiting for
+# the sweeper. After MAX_ATTEMPTS deaths the task_failure handler below marks it FAILED.
+@shared_task(
+    base=EvaluationTask,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    retry_on_worker_lost=True,
+    max_retries=MAX_ATTEMPTS - 1,
+    default_retry_delay=1,
+)
+def evaluate_submission(self: Task, submission_id: str) -> None:
     try:
-        services.process_submission(submission_id)
+        services.process_submission(submission_id, worker_lost=self.request.retries > 0)
     except SoftTimeLimitExceeded:
         submission = Submission.objects.get(pk=submission_id)
         services.fail_submission(submission, codes.TIME_LIMIT, "soft time limit exceeded")
@@ -30,6 +70,51 @@ def evaluate_submission(submission_id: str) -> None:
             services.fail_submission(submission, codes.INTERNAL, type(exc).__name__)
 
 
+@task_failure.connect
+def _worker_lost_for_good(
+    sender: Any = None, exception: Any = None, args: Any = None, **kw: Any
+) -> None:
+    if getattr(sender, "name", "") != evaluate_submission.name or not args:
+        return
+    if isinstance(exception, WorkerLostError):  # retries exhausted: the bundle kills workers
+        submission = Submission.objects.filter(pk=args[0]).first()
+        if submission is not None:
+            services.fail_submission(
+                submission,
+                codes.INTERNAL,
+                f"worker process lost {MAX_ATTEMPTS} times (killed or out of memory)",
+            )
+
+
 @shared_task
 def sweep_stale_submissions() -> int:
     return services.sweep_stale_submissions()
+
+
+# --- re-scoring (issue 4): both on the "scoring" queue (see CELERY_TASK_ROUTES) ----------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rescore_dataset_version(version_id: int) -> int:
+    """Fan out: one ``rescore_submission`` per scored submission of the version still to do."""
+    from .services.rescore import fan_out_dataset_rescore
+
+    return fan_out_dataset_rescore(version_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rescore_submission(submission_id: str) -> str:
+    """Re-score one submission; a no-op when it already has an evaluation under these rules."""
+    from .services.rescore import rescore_submission as rescore
+
+    try:
+        outcome = rescore(submission_id)
+    except SoftTimeLimitExceeded:
+        # Nothing was written: the submission keeps its current evaluation; staff can re-run.
+        log.error("re-scoring submission %s hit the soft time limit", submission_id)
+        return "failed"
+    except Exception:  # ours: the submission is untouched, the log says why
+        log.exception("re-scoring submission %s failed", submission_id)
+        return "failed"
+    log.info("re-scored %s: %s %s", submission_id, outcome.outcome, outcome.scorer_version)
+    return outcome.outcome

@@ -7,10 +7,10 @@ need are kept for every row; responses are streamed again when scoring.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import numpy as np
 import pyarrow as pa
@@ -93,7 +93,9 @@ def open_parquet(
     path: Path, columns: tuple[Column, ...], file: str, max_rows: int, codes: dict[str, str]
 ) -> pq.ParquetFile:
     try:
-        handle = pq.ParquetFile(path)
+        # No pre-buffering: it caches every column chunk of the file (the whole trace, compressed)
+        # for the life of the reader; streaming needs one row group at a time.
+        handle = pq.ParquetFile(path, pre_buffer=False)
         schema = handle.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise BundleError(codes["not_parquet"], f"cannot read Parquet: {exc}", file=file) from exc
@@ -152,11 +154,39 @@ def _float_column(
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+class IdColumn(Sequence[str]):
+    """The query ids as one Arrow string array, read like a list of str.
+
+    A million ids are ~15 MB here against ~70 MB as Python strings, and the workload check matches
+    them against the dataset in Arrow (``pyarrow.compute.index_in``) without a Python dict.
+    """
+
+    def __init__(self, array: pa.Array | pa.ChunkedArray) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return list(self.array[index].to_pylist())
+        return str(self.array[index].as_py())
+
+    def __iter__(self) -> Iterator[str]:
+        chunks = self.array.chunks if isinstance(self.array, pa.ChunkedArray) else [self.array]
+        for chunk in chunks:
+            yield from chunk.to_pylist()
+
+
 @dataclass
 class QueryColumns:
     """Everything the checks need from queries.parquet, one entry per row (0-based)."""
 
-    ids: list[str]
+    ids: IdColumn
     response_chars: np.ndarray  # int64
     numbers: dict[str, np.ndarray]  # FLOAT_QUERY_COLUMNS -> float64, NaN where null
 
@@ -180,17 +210,25 @@ def _require_non_null(
 
 def read_query_columns(path: Path, limits: Limits = DEFAULT_LIMITS) -> QueryColumns:
     handle = open_parquet(path, QUERY_COLUMNS, QUERIES_NAME, limits.max_queries, Q)
-    if handle.metadata.num_rows == 0:
+    rows = handle.metadata.num_rows
+    if rows == 0:
         raise BundleError(QUERIES_EMPTY, "queries.parquet has no rows", file=QUERIES_NAME)
-    ids: list[str] = []
-    chars: list[np.ndarray] = []
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in FLOAT_QUERY_COLUMNS}
+    # Filled in place, batch by batch: concatenating per-batch parts would hold every column twice.
+    ids: list[pa.Array] = []
+    chars = np.empty(rows, dtype=np.int64)
+    numbers = {name: np.empty(rows, dtype=np.float64) for name in FLOAT_QUERY_COLUMNS}
     offset = 0
     names = [c.name for c in QUERY_COLUMNS]
     for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=names):
+        if offset + batch.num_rows > rows:
+            raise BundleError(
+                Q["not_parquet"],
+                f"the file holds more rows than its metadata declares ({rows})",
+                file=QUERIES_NAME,
+            )
         for name in ("query_id", "response", "latency_s"):
             _require_non_null(batch, name, offset, QUERIES_NAME, Q)
-        ids.extend(batch.column("query_id").to_pylist())
+        ids.append(pc.cast(batch.column("query_id"), pa.string()))
         lengths = pc.utf8_length(batch.column("response")).to_numpy(zero_copy_only=False)
         if len(lengths) and lengths.max() > limits.max_response_chars:
             row = offset + int(np.argmax(lengths))
@@ -202,26 +240,43 @@ def read_query_columns(path: Path, limits: Limits = DEFAULT_LIMITS) -> QueryColu
                 row=row,
                 field="response",
             )
-        chars.append(np.asarray(lengths, dtype=np.int64))
+        end = offset + batch.num_rows
+        chars[offset:end] = lengths
         for name in FLOAT_QUERY_COLUMNS:
-            parts[name].append(_float_column(batch, name, offset, QUERIES_NAME, Q))
-        offset += batch.num_rows
+            numbers[name][offset:end] = _float_column(batch, name, offset, QUERIES_NAME, Q)
+        offset = end
+    if offset < rows:  # fewer rows than declared: keep what is there
+        chars = chars[:offset].copy()
+        numbers = {name: values[:offset].copy() for name, values in numbers.items()}
+    release_unused()
     return QueryColumns(
-        ids=ids,
-        response_chars=np.concatenate(chars),
-        numbers={name: np.concatenate(arrays) for name, arrays in parts.items()},
+        ids=IdColumn(pa.chunked_array(ids, pa.string())),
+        response_chars=chars,
+        numbers=numbers,
     )
+
+
+def release_unused() -> None:
+    """Hand Arrow's freed buffers back to the OS (its allocator keeps them otherwise)."""
+    pa.default_memory_pool().release_unused()
 
 
 def iter_responses(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str]]:
     """(query_id, response) for every row, in file order, one batch in memory at a time."""
-    handle = pq.ParquetFile(path)
+    handle = pq.ParquetFile(path, pre_buffer=False)
     for batch in handle.iter_batches(
         batch_size=limits.batch_rows, columns=["query_id", "response"]
     ):
         yield from zip(
             batch.column("query_id").to_pylist(), batch.column("response").to_pylist(), strict=True
         )
+
+
+def iter_response_batches(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[list[str]]:
+    """The response column in file order, one batch (``limits.batch_rows``) at a time."""
+    handle = pq.ParquetFile(path, pre_buffer=False)
+    for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=["response"]):
+        yield batch.column("response").to_pylist()
 
 
 class TraceBatch(NamedTuple):
@@ -254,6 +309,7 @@ class TraceReader:
                 np.asarray(energy.to_numpy(zero_copy_only=False), dtype=np.float64),
             )
             offset += batch.num_rows
+        release_unused()
 
 
 def iter_trace(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:

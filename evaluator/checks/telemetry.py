@@ -100,11 +100,14 @@ def analyse_trace(
     query_intervals: tuple[np.ndarray, np.ndarray] | None = None,
     total_rows: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    estimated_window: bool = False,
 ) -> list[Check]:
     """Raise ``BundleError`` on a failing check; return pass/warn checks otherwise.
 
     ``window`` and ``query_intervals`` are epoch seconds; ``claimed_energy_j`` is the sum of the
     per-query energies; ``query_intervals`` (starts, ends) is given when every query has both.
+    ``estimated_window``: the window is an estimate (a harness import), so the per-query energy
+    sum against the window's energy is only a warning (``telemetry.energy_sum_estimated_window``).
     """
     tol = limits.period_tolerance
     period_ns = period_s * NS
@@ -113,12 +116,12 @@ def analyse_trace(
     stride = max(1, (total_rows or 0) // MEDIAN_SAMPLE)
     sample: list[np.ndarray] = []
     # Instants at which the cumulative counter is read by interpolation: the window, then queries.
-    points = [window[0] * NS, window[1] * NS]
+    parts = [np.array([window[0], window[1]], dtype=np.float64)]
     if query_intervals is not None:
-        points.extend((query_intervals[0] * NS).tolist())
-        points.extend((query_intervals[1] * NS).tolist())
-    order = np.argsort(np.asarray(points, dtype=np.float64), kind="stable")
-    sorted_points = np.asarray(points, dtype=np.float64)[order]
+        parts += [np.asarray(query_intervals[0], np.float64), np.asarray(query_intervals[1], np.float64)]
+    points = np.concatenate(parts) * NS
+    order = np.argsort(points, kind="stable")
+    sorted_points = points[order]
     readings = np.full(len(points), np.nan)
     next_point = 0
     state = _State()
@@ -217,7 +220,7 @@ def analyse_trace(
             TOO_SHORT, f"{state.samples} samples; a trace needs at least two", file=TRACE
         )
     # Instants before the first sample read the first value, after the last the last value.
-    before = np.asarray(points) < state.first_ns
+    before = points < state.first_ns
     readings[np.isnan(readings) & before] = state.first_energy
     readings[np.isnan(readings)] = state.last_energy
     return _verdicts(
@@ -230,6 +233,7 @@ def analyse_trace(
         claimed_energy_j,
         query_intervals,
         limits,
+        estimated_window,
     )
 
 
@@ -248,6 +252,7 @@ def _verdicts(
     claimed: float,
     query_intervals: tuple[np.ndarray, np.ndarray] | None,
     limits: Limits,
+    estimated_window: bool = False,
 ) -> list[Check]:
     checks: list[Check] = []
     # Lower median d[k], k = (m - 1) // 2, decided exactly from counts (no sort of 50M values):
@@ -307,7 +312,9 @@ def _verdicts(
             field="energy_j",
         )
     checks.append(Check("telemetry.energy_counter", "pass", "counter agrees with power"))
-    checks.extend(_attribution(readings, claimed, query_intervals, slack, limits))
+    checks.extend(
+        _attribution(readings, claimed, query_intervals, slack, limits, estimated_window)
+    )
     if state.p_count and state.p_max - state.p_min <= limits.flat_relative_range * mean_power:
         checks.append(
             Check(
@@ -328,6 +335,7 @@ def _attribution(
     query_intervals: tuple[np.ndarray, np.ndarray] | None,
     slack: float,
     limits: Limits,
+    estimated_window: bool = False,
 ) -> list[Check]:
     tol = limits.energy_sum_tolerance
     window_energy = float(readings[1] - readings[0])
@@ -349,6 +357,8 @@ def _attribution(
                 )
             return [Check("telemetry.energy_attribution", "pass", "per-query energy metered")]
     # Without per-query timestamps (or with concurrent queries) only the window total is known.
+    if estimated_window:
+        return _estimated_window_attribution(claimed, window_energy, slack, tol)
     if claimed > (1 + tol) * window_energy + slack:
         raise BundleError(
             ENERGY_SUM,
@@ -368,3 +378,39 @@ def _attribution(
             )
         ]
     return [Check("telemetry.energy_attribution", "pass", "per-query energy fits the window")]
+
+
+ESTIMATED_WINDOW = "telemetry.energy_sum_estimated_window"
+
+
+def _estimated_window_attribution(
+    claimed: float, window_energy: float, slack: float, tol: float
+) -> list[Check]:
+    """The window is the harness import's estimate: a mismatch is held for review, not rejected.
+
+    The harness records no per-query instants, only when it finished and the latencies; the window
+    is that estimate intersected with the recorded trace, and it is routinely off by the run's
+    idle gaps and model load (which the harness's per-query energies include).
+    """
+    if (1 - 0.5) * window_energy <= claimed <= (1 + tol) * window_energy + slack:
+        return [
+            Check(
+                "telemetry.energy_attribution",
+                "pass",
+                f"per-query energy ({claimed:.1f} J) fits the {window_energy:.1f} J metered over "
+                "the estimated run window",
+            )
+        ]
+    return [
+        Check(
+            ESTIMATED_WINDOW,
+            "warn",
+            f"the queries claim {claimed:.1f} J and the trace meters {window_energy:.1f} J over "
+            "the run window, but that window is estimated (the harness records no per-query "
+            "times: summary.generated_at minus the summed latencies, intersected with the "
+            "trace), so the difference is held for review rather than rejected; bundles with "
+            "per-query started_at/ended_at get the strict check",
+            file="queries.parquet",
+            field="energy_j",
+        )
+    ]

@@ -1,8 +1,16 @@
-"""The workload: the bundle answers exactly the dataset's queries, each once."""
+"""The workload: the bundle answers exactly the dataset's queries, each once.
+
+Matching is done in Arrow (a hash join of the bundle's ids against the dataset's), so a million
+queries cost neither a Python dict nor a Python string per id.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from evaluator.checks import preview
 from evaluator.errors import BundleError, register
@@ -16,37 +24,79 @@ DUPLICATE = register("bundle.workload.duplicate_query", "A query id appears on m
 UNKNOWN = register("bundle.workload.unknown_query", "A query id is not in the declared dataset.")
 
 
-def check_workload(ids: Sequence[str], dataset_ids: Sequence[str]) -> list[Check]:
-    first_row: dict[str, int] = {}
-    for row, query_id in enumerate(ids):
-        if query_id in first_row:
-            raise BundleError(
-                DUPLICATE,
-                f"query {query_id!r} appears on rows {first_row[query_id]} and {row}; "
-                "keep one row per query",
-                file=QUERIES,
-                row=row,
-                field="query_id",
-            )
-        first_row[query_id] = row
-    expected = set(dataset_ids)
-    unknown = [(row, q) for row, q in enumerate(ids) if q not in expected]
-    if unknown:
+def _as_array(ids: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if isinstance(ids, pa.Array | pa.ChunkedArray):
+        return ids
+    array = getattr(ids, "array", None)  # evaluator.bundle.tables.IdColumn
+    if isinstance(array, pa.Array | pa.ChunkedArray):
+        return array
+    return pa.array(list(ids), pa.string())
+
+
+def _preview(shown: list[str], total: int) -> str:
+    """Like ``evaluator.checks.preview`` for the first few of ``total`` values."""
+    text = preview(shown)
+    return f"{text} and {total - len(shown)} more" if total > len(shown) else text
+
+
+def _first_duplicate(ids: pa.Array | pa.ChunkedArray, unique: pa.Array) -> tuple[int, int, str]:
+    """(first row, repeating row, id) for the earliest row whose id appeared before."""
+    # ``unique`` is in order of first appearance, so a code's first row is where it first shows.
+    codes = pc.index_in(ids, value_set=unique).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    repeat = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    row = int(order[repeat].min())
+    first = int(np.flatnonzero(codes == codes[row])[0])
+    return first, row, str(ids[row].as_py())
+
+
+def match_workload(
+    ids: Sequence[str] | pa.Array | pa.ChunkedArray,
+    dataset_ids: Sequence[str] | pa.Array,
+) -> tuple[np.ndarray, list[Check]]:
+    """Each row's index in ``dataset_ids`` (int64), or raise: duplicates, unknown ids, missing."""
+    rows = _as_array(ids)
+    expected = _as_array(dataset_ids)
+    n = len(rows)
+    unique = pc.unique(rows)
+    if len(unique) < n:
+        first, row, query_id = _first_duplicate(rows, unique)
+        raise BundleError(
+            DUPLICATE,
+            f"query {query_id!r} appears on rows {first} and {row}; keep one row per query",
+            file=QUERIES,
+            row=row,
+            field="query_id",
+        )
+    index = pc.index_in(rows, value_set=expected)
+    positions = index.to_numpy(zero_copy_only=False)
+    if index.null_count:
+        unknown = np.flatnonzero(pc.is_null(index).to_numpy(zero_copy_only=False))
+        shown = [repr(rows[int(r)].as_py()) for r in unknown[:5]]
         raise BundleError(
             UNKNOWN,
-            f"{len(unknown)} query id(s) are not in the dataset: "
-            f"{preview([repr(q) for _, q in unknown])}",
+            f"{len(unknown)} query id(s) are not in the dataset: {_preview(shown, len(unknown))}",
             file=QUERIES,
-            row=unknown[0][0],
+            row=int(unknown[0]),
             field="query_id",
         )
-    missing = [q for q in dataset_ids if q not in first_row]
-    if missing:
+    positions = np.asarray(positions, dtype=np.int64)
+    size = len(expected)
+    if n < size:
+        seen = np.zeros(size, dtype=bool)
+        seen[positions] = True
+        missing = np.flatnonzero(~seen)
+        shown = [repr(expected[int(i)].as_py()) for i in missing[:5]]
         raise BundleError(
             MISSING,
-            f"{len(missing)} of the dataset's {len(dataset_ids)} queries are missing: "
-            f"{preview([repr(q) for q in missing])}; run the whole workload",
+            f"{len(missing)} of the dataset's {size} queries are missing: "
+            f"{_preview(shown, len(missing))}; run the whole workload",
             file=QUERIES,
             field="query_id",
         )
-    return [Check("workload.complete", "pass", f"all {len(dataset_ids)} queries, each once")]
+    return positions, [Check("workload.complete", "pass", f"all {size} queries, each once")]
+
+
+def check_workload(ids: Sequence[str], dataset_ids: Sequence[str]) -> list[Check]:
+    return match_workload(ids, dataset_ids)[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 from evaluator.errors import BundleError, register
@@ -126,6 +127,12 @@ def item_from_json(obj: Any, *, where: str, row: int, references: str) -> Datase
     elif not isinstance(reference, str):
         raise _fail("reference must be a string", where, row, "reference")
     _check_params(method, reference, params, where, row)
+    # Domains and methods repeat on every line: one shared string each, not a million copies.
     return DatasetItem(
-        id=item_id, prompt=prompt, reference=reference, domain=domain, method=method, params=params
+        id=item_id,
+        prompt=prompt,
+        reference=reference,
+        domain=sys.intern(domain),
+        method=sys.intern(method),
+        params=params,
     )

@@ -108,16 +108,45 @@ def _text_regex(texts: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w]){'(?:' + alternation + ')'}(?![\w])", re.IGNORECASE)
 
 
+class _OptionTexts:
+    """The option-text regex, compiled only for a string that could contain an option's text.
+
+    Compiling the alternation costs far more than scoring (options differ on every item, so the
+    cache rarely hits). When the searched string and every option text are ASCII, the regex
+    (IGNORECASE) can match only where a lower-cased option text occurs in the lower-cased string,
+    so a plain substring test proves "no match" exactly and the compile is skipped. Non-ASCII text
+    always compiles: Unicode case folding has equivalences (long s, Kelvin sign ...) that
+    ``str.lower`` does not mirror.
+    """
+
+    def __init__(self, texts: tuple[str, ...]) -> None:
+        self.texts = texts
+        usable = {t.strip() for t in texts if t.strip()}
+        self.empty = not usable
+        self.ascii = "".join(usable).isascii()
+        self.lowered = tuple(t.lower() for t in usable)
+
+    def regex_for(self, searched: str) -> re.Pattern[str] | None:
+        """The regex, or None when it provably matches nothing in ``searched`` (or is empty)."""
+        if self.empty:
+            return None
+        if self.ascii and searched.isascii():
+            low = searched.lower()
+            if not any(text in low for text in self.lowered):
+                return None
+        return _text_regex(self.texts)
+
+
 @lru_cache(maxsize=8192)
 def _option_info(
     options: tuple[tuple[str, str], ...],
-) -> tuple[str, dict[str, str], re.Pattern[str] | None]:
-    """(valid letters, option text -> letter, option-text regex), computed once per option set."""
+) -> tuple[str, dict[str, str], _OptionTexts]:
+    """(valid letters, option text -> letter, option texts), computed once per option set."""
     by_text = {v.strip().lower(): k for k, v in options if v.strip()}
     return (
         "".join(sorted(k for k, _ in options)),
         by_text,
-        _text_regex(tuple(v for _, v in options)),
+        _OptionTexts(tuple(v for _, v in options)),
     )
 
 
@@ -136,7 +165,7 @@ class _Reader:
     def __init__(self, text: str, options: dict[str, str]) -> None:
         self.text = text
         self.options = options
-        self.letters, self.by_text, self.text_re = _option_info(tuple(options.items()))
+        self.letters, self.by_text, self.option_texts = _option_info(tuple(options.items()))
         self.pat = _patterns(self.letters)
         self.enum_spans = self._enumeration_spans()
 
@@ -154,14 +183,17 @@ class _Reader:
         return any(s <= pos < e for s, e, _ in self.enum_spans)
 
     def option_from_text(self, fragment: str, *, anchored: bool) -> str | None:
-        if self.text_re is None:
+        if self.option_texts.empty:
             return None
         fragment = _LATEX_WRAP.sub(r"\1", fragment).strip(" *_:$()[]\"'")
         fragment = _LEADING_WORD.sub("", fragment)
+        text_re = self.option_texts.regex_for(fragment)
+        if text_re is None:
+            return None
         if anchored:
-            match = self.text_re.match(fragment)
+            match = text_re.match(fragment)
             return self.by_text.get(match.group(0).lower()) if match else None
-        found = {self.by_text.get(m.group(0).lower()) for m in self.text_re.finditer(fragment)}
+        found = {self.by_text.get(m.group(0).lower()) for m in text_re.finditer(fragment)}
         found.discard(None)
         return found.pop() if len(found) == 1 else None
 
@@ -208,8 +240,9 @@ class _Reader:
     def fallback(self) -> tuple[int, str, str] | None:
         best: tuple[int, str, str] | None = None
         masked = self.text
-        if self.text_re is not None:
-            for m in self.text_re.finditer(self.text):
+        text_re = self.option_texts.regex_for(self.text)
+        if text_re is not None:
+            for m in text_re.finditer(self.text):
                 # Loose scanning ignores very short texts ("2", "3"): digits occur in reasoning.
                 if len(m.group(0).strip()) < 3 or self.in_enumeration(m.start()):
                     continue
@@ -217,7 +250,7 @@ class _Reader:
                 if letter:
                     best = (m.start(), letter, f"option text {m.group(0)!r} mentioned last")
             # "Vitamin D" names an option's text, not option D.
-            masked = self.text_re.sub(lambda m: " " * len(m.group(0)), self.text)
+            masked = text_re.sub(lambda m: " " * len(m.group(0)), self.text)
         for m in self.pat.standalone.finditer(masked):
             letter = m.group("l")
             if self.in_enumeration(m.start()) or not _article_guard(letter, m.group("after")):

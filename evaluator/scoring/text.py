@@ -172,7 +172,7 @@ def score_exact(item: DatasetItem, response: str) -> ItemScore:
     if problem:
         return ItemScore("incorrect", None, problem)
     accepted = [item.reference or "", *item.params.get("aliases", ())]
-    targets = {normalise_text(ref) for ref in accepted if ref and normalise_text(ref)}
+    targets = {norm for norm in (normalise_text(ref) for ref in accepted if ref) if norm}
     candidates = exact_candidates(text)
     if not candidates:
         return ItemScore("incorrect", None, "no answer found in the response")

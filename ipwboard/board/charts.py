@@ -108,7 +108,7 @@ def histogram(values: Sequence[float], chart_id: str, label: str, unit: str) -> 
 
 def power_trace(t_s: Sequence[float], power_w: Sequence[float], chart_id: str) -> Chart:
     fig = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=list(t_s),
             y=list(power_w),
             mode="lines",

@@ -77,19 +77,28 @@ def _permalink(submission_id: Any) -> str:
 # --- the board ----------------------------------------------------------------------------------
 
 
-def board_rows() -> Iterator[dict[str, Any]]:
-    """Every ranked (public) submission's current evaluation, one dict per row, streamed."""
+def board_tuples() -> Iterator[tuple[Any, ...]]:
+    """Every ranked (public) submission's current evaluation, in COLUMNS order, streamed."""
     sources = [c.source for c in COLUMNS if c.source]
     qs = (
         Evaluation.objects.filter(ranked_submissions()).order_by("-ipw", "pk").values_list(*sources)
     )
-    names = [c.name for c in COLUMNS if c.source]
+    # Positions of the computed columns in the output, and of the fields they derive from.
+    positions = {c.name: i for i, c in enumerate(c for c in COLUMNS if c.source)}
+    id_at, labels_at = positions["submission_id"], positions["labels"]
+    permalink_at = [c.name for c in COLUMNS].index("permalink")
     for values in qs.iterator(chunk_size=BATCH):
-        row = dict(zip(names, values, strict=True))
-        row["submission_id"] = str(row["submission_id"])
-        row["permalink"] = _permalink(row["submission_id"])
-        row["labels"] = ";".join(row["labels"] or [])
-        yield {c.name: row.get(c.name) for c in COLUMNS}
+        row = list(values)
+        row[id_at] = str(row[id_at])
+        row[labels_at] = ";".join(row[labels_at] or [])
+        row.insert(permalink_at, _permalink(row[id_at]))
+        yield tuple(row)
+
+
+def board_rows() -> Iterator[dict[str, Any]]:
+    names = [c.name for c in COLUMNS]
+    for values in board_tuples():
+        yield dict(zip(names, values, strict=True))
 
 
 def _cell(column: Column, value: Any) -> Any:
@@ -103,12 +112,16 @@ def _cell(column: Column, value: Any) -> Any:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: Path, columns: tuple[Column, ...]) -> int:
+    return write_csv_tuples(([row[c.name] for c in columns] for row in rows), out, columns)
+
+
+def write_csv_tuples(rows: Iterable[Any], out: Path, columns: tuple[Column, ...]) -> int:
     count = 0
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([c.name for c in columns])
-        for row in rows:
-            writer.writerow([_cell(c, row[c.name]) for c in columns])
+        for values in rows:
+            writer.writerow([_cell(c, v) for c, v in zip(columns, values, strict=True)])
             count += 1
     return count
 
@@ -146,7 +159,7 @@ def write_parquet(
 
 def build_board_csv(out: Path) -> int:
     """The full-board CSV (the benchmark times this one)."""
-    return write_csv(board_rows(), out, COLUMNS)
+    return write_csv_tuples(board_tuples(), out, COLUMNS)
 
 
 def data_dictionary() -> list[dict[str, str]]:

@@ -193,6 +193,7 @@ class BoardPage:
     groups: list[Group]
     pages: int  # the largest group decides how many pages there are
     total: int
+    per_page: int = PER_PAGE
 
     @property
     def rows(self) -> list[RankedRow]:
@@ -203,25 +204,55 @@ class BoardPage:
         return any(row.evaluation.submission.synthetic for row in self.rows)
 
 
-def board_page(query: BoardQuery, per_page: int = PER_PAGE) -> BoardPage:
-    """The rows of one page, grouped by ranking context, in exactly two queries.
+PAIR_ID_KEY = tuple(f"{key}_id" for key in PAIR_KEY[:3]) + PAIR_KEY[3:]
+OVERVIEW_PER_PAGE = 20  # rows per ranking when a page shows several rankings
 
-    Ranks need every row of a context (a tie is decided by the neighbour), so the first query
-    fetches a light tuple for all matching rows; the second loads only the rows shown.
-    """
-    light: list[Light] = list(
-        filtered(query).values_list(
+
+def _light_rows(query: BoardQuery) -> list[Light]:
+    """(pk, dataset version, scope, ipw, low, high, sort value) of every matching row, in the
+    requested order. DISTINCT ON picks each pair's best (faster here than the window function of
+    ``filtered``); the order is then applied in Python, nulls last, ties by IPW then id."""
+    qs = Evaluation.objects.filter(ranked_submissions())
+    if query.sort == "date" or query.date_from or query.date_to:
+        qs = qs.annotate(measured=measured())  # JSON extraction: only when it is needed
+    qs = _filter(qs, query)
+    if not query.show_all:
+        qs = qs.order_by(*PAIR_ID_KEY, "-ipw", "created_at").distinct(*PAIR_ID_KEY)
+    else:
+        qs = qs.order_by()
+    rows = list(
+        qs.values_list(
             "pk",
             "submission__dataset_version_id",
             "submission__measurement_scope",
             "ipw",
             "ipw_low",
             "ipw_high",
+            SORTABLE[query.sort][1],
         )
     )
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    present = [r for r in rows if r[6] is not None]
+    text = bool(present) and isinstance(present[0][6], str)
+    present.sort(  # stable: ties keep the IPW order
+        key=(lambda r: r[6].lower()) if text else (lambda r: r[6]), reverse=query.descending
+    )
+    return present + [r for r in rows if r[6] is None]
+
+
+def board_page(query: BoardQuery, per_page: int | None = None) -> BoardPage:
+    """The rows of one page, grouped by ranking context, in exactly two queries.
+
+    Ranks need every row of a context (a tie is decided by the neighbour), so the first query
+    fetches a light tuple for all matching rows; the second loads only the rows shown. A page
+    showing several rankings shows fewer rows of each (the overview), one ranking shows more.
+    """
+    light = _light_rows(query)
     contexts: dict[tuple[Any, str], list[Light]] = defaultdict(list)
     for row in light:  # keeps the requested order within each context
         contexts[(row[1], row[2])].append(row)
+    if per_page is None:
+        per_page = OVERVIEW_PER_PAGE if len(contexts) > 1 else PER_PAGE
     # Most populated context first: that is the ranking most people came for.
     ordered = sorted(contexts.items(), key=lambda item: (-len(item[1]), str(item[0])))
     start = (query.page - 1) * per_page
@@ -247,31 +278,43 @@ def board_page(query: BoardQuery, per_page: int = PER_PAGE) -> BoardPage:
             groups.append(Group(dv, scope, len(members), page_rows))
     largest = max((len(m) for m in contexts.values()), default=0)
     pages = max(1, -(-largest // per_page))
-    return BoardPage(query, groups, pages, len(light))
+    return BoardPage(query, groups, pages, len(light), per_page)
 
 
 def filter_options() -> dict[str, Any]:
-    """Choices for the filter form: only values that occur among ranked rows (fixed queries)."""
-    ranked = Submission.objects.filter(
-        status=Submission.Status.SCORED,
-        hidden=False,
-        withdrawn_at__isnull=True,
-        review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
+    """Choices for the filter form: only values that occur among ranked rows (two queries)."""
+    combos = set(
+        Submission.objects.filter(
+            status=Submission.Status.SCORED,
+            hidden=False,
+            withdrawn_at__isnull=True,
+            review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
+        )
+        .values_list(
+            "dataset_version_id",
+            "hardware__vendor",
+            "hardware__accelerator",
+            "model__family",
+            "quantization",
+            "measurement_scope",
+        )
+        .distinct()
+        .order_by()
     )
 
-    def distinct(field_name: str) -> list[str]:
-        values = ranked.exclude(**{field_name: ""}).values_list(field_name, flat=True)
-        return sorted({v for v in values.distinct().order_by() if v}, key=str.lower)
+    def column(index: int) -> list[str]:
+        return sorted({c[index] for c in combos if c[index]}, key=str.lower)
 
+    versions = {c[0] for c in combos if c[0]}
     return {
         "datasets": list(
-            DatasetVersion.objects.filter(
-                pk__in=ranked.values("dataset_version").distinct().order_by()
-            ).select_related("dataset")
+            DatasetVersion.objects.filter(pk__in=versions).select_related("dataset")
+            if versions
+            else []
         ),
-        "vendors": distinct("hardware__vendor"),
-        "accelerators": distinct("hardware__accelerator"),
-        "families": distinct("model__family"),
-        "quants": distinct("quantization"),
-        "scopes": distinct("measurement_scope"),
+        "vendors": column(1),
+        "accelerators": column(2),
+        "families": column(3),
+        "quants": column(4),
+        "scopes": column(5),
     }

@@ -119,7 +119,15 @@ def by_class(pts: Sequence[Point], axis: str) -> tuple[dict[str, list[dict[str, 
         series[p.hw_class].append({"x": x.isoformat(), "ipw": p.ipw, "label": p.label})
         raw[p.hw_class].append((x, p.ipw))
     fronts = {name: frontier(values) for name, values in raw.items()}
-    return dict(series), fronts
+    # Draw each frontier flat up to the latest point on the axis: "best so far" holds until beaten.
+    latest = max((x for values in raw.values() for x, _ in values), default=None)
+    drawn = {
+        name: [*front, (latest, front[-1][1])]
+        if front and latest and front[-1][0] < latest
+        else front
+        for name, front in fronts.items()
+    }
+    return dict(series), drawn
 
 
 def improvements(

@@ -46,11 +46,11 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
 class SubmissionSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
-    model = serializers.CharField(source="model.name", default=None)
-    hardware = serializers.CharField(source="hardware.label", default=None)
+    model = serializers.CharField(source="model.name", default=None, allow_null=True)
+    hardware = serializers.CharField(source="hardware.label", default=None, allow_null=True)
     dataset = serializers.SerializerMethodField()
-    evaluation = EvaluationSerializer(source="current_evaluation", default=None)
-    organisation = serializers.CharField(source="organisation.slug", default=None)
+    evaluation = EvaluationSerializer(source="current_evaluation", default=None, allow_null=True)
+    organisation = serializers.CharField(source="organisation.slug", default=None, allow_null=True)
     queue_position = serializers.SerializerMethodField()
     estimated_wait_s = serializers.SerializerMethodField(
         help_text="Median recent processing time x queue position (null when not queued)."

@@ -4,26 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('submissions', '0002_directupload'),
+        ("submissions", "0002_directupload"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JudgeVerdict',
+            name="JudgeVerdict",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item_key', models.CharField(help_text='Item id + a hash of what the judge sees.', max_length=300)),
-                ('response_sha256', models.CharField(max_length=64)),
-                ('judge_id', models.CharField(max_length=200)),
-                ('status', models.CharField(max_length=10)),
-                ('extracted', models.TextField(blank=True)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "item_key",
+                    models.CharField(
+                        help_text="Item id + a hash of what the judge sees.", max_length=300
+                    ),
+                ),
+                ("response_sha256", models.CharField(max_length=64)),
+                ("judge_id", models.CharField(max_length=200)),
+                ("status", models.CharField(max_length=10)),
+                ("extracted", models.TextField(blank=True)),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('item_key', 'response_sha256', 'judge_id'), name='unique_judge_verdict')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("item_key", "response_sha256", "judge_id"),
+                        name="unique_judge_verdict",
+                    )
+                ],
             },
         ),
     ]

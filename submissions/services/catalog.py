@@ -10,12 +10,17 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
-from evaluator.datasets import dataset_sha256, load_dataset
 
+from evaluator.datasets import PRIVATE_MISMATCH, dataset_sha256, load_dataset, read_dataset_meta
+from evaluator.errors import BundleError
 from evaluator.types import Dataset
 
 from ..models import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
-from ..storage import local_copy, save_stream
+from ..storage import hash_stored, local_copy, save_stream
+
+
+class DatasetVersionConflict(Exception):
+    """A slug + version is already registered with other content: versions are immutable."""
 
 
 @transaction.atomic
@@ -27,16 +32,40 @@ def register_dataset_version(
     license: str = "",
     private_path: Path | None = None,
 ) -> DatasetVersion:
-    """Register a canonical dataset file. Idempotent: the same file (by SHA-256) returns its row."""
+    """Register a canonical dataset file (with its private references file, if it keeps them
+    hidden). Idempotent: the same content returns the existing row. Versions are immutable: other
+    content under a registered slug + version raises ``DatasetVersionConflict``. ``description``
+    and ``license`` default to the file header's."""
     sha = dataset_sha256(path)
-    existing = DatasetVersion.objects.filter(sha256=sha).first()
+    meta = read_dataset_meta(path)
+    existing = (
+        DatasetVersion.objects.select_related("dataset")
+        .filter(dataset__slug=meta.slug, version=meta.version)
+        .first()
+    )
+    if existing is None:
+        existing = DatasetVersion.objects.select_related("dataset").filter(sha256=sha).first()
     if existing is not None:
+        _check_same_content(existing, sha, private_path)
         return existing
+    if meta.references == "private" and private_path is None:
+        raise BundleError(
+            PRIVATE_MISMATCH,
+            "this file keeps its references private: register it with its private file",
+            str(path),
+        )
     dataset = load_dataset(path, private=private_path) if private_path else load_dataset(path)
-    bench, _ = BenchmarkDataset.objects.get_or_create(
+    description = description or meta.description
+    license = license or meta.license
+    bench, created = BenchmarkDataset.objects.get_or_create(
         slug=dataset.slug,
         defaults={"name": name or dataset.slug, "description": description, "license": license},
     )
+    if not created and (not bench.description or not bench.license):
+        # A dataset first registered without them takes them from its next version's header.
+        bench.description = bench.description or description
+        bench.license = bench.license or license
+        bench.save(update_fields=["description", "license"])
     with path.open("rb") as fh:
         stored = save_stream(f"datasets/{dataset.slug}/{dataset.version}-{sha[:12]}.jsonl", fh)
     private_stored = ""
@@ -70,6 +99,27 @@ def register_dataset_version(
         batch_size=2000,
     )
     return version
+
+
+def _check_same_content(existing: DatasetVersion, sha: str, private_path: Path | None) -> None:
+    if existing.sha256 != sha:
+        raise DatasetVersionConflict(
+            f"{existing} is already registered with sha256 {existing.sha256}, and this file's is "
+            f"{sha}. Dataset versions are immutable (bundles name them by checksum): register "
+            "the new content under a new version."
+        )
+    if private_path is None:
+        return
+    if not existing.references_private:
+        raise DatasetVersionConflict(
+            f"{existing} is registered with public references; it cannot take a private file."
+        )
+    stored_sha, _ = hash_stored(existing.private_file.name)
+    if stored_sha != dataset_sha256(private_path):
+        raise DatasetVersionConflict(
+            f"{existing} is already registered with other private references "
+            f"(sha256 {stored_sha}). Dataset versions are immutable: use a new version."
+        )
 
 
 def engine_dataset(version: DatasetVersion) -> Dataset:

@@ -125,10 +125,13 @@ def enqueue(submission_id: uuid.UUID) -> None:
         log.exception("could not enqueue submission %s; the sweeper will retry", submission_id)
 
 
-def claim_submission(submission_id: uuid.UUID | str) -> Submission | None:
-    """QUEUED -> RUNNING atomically. Also reclaims a RUNNING one whose worker died long ago."""
+def claim_submission(
+    submission_id: uuid.UUID | str, *, worker_lost: bool = False
+) -> Submission | None:
+    """QUEUED -> RUNNING atomically. Also reclaims a RUNNING one whose worker died long ago, or
+    at once when ``worker_lost``: Celery saw the process running this very task die."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.IPWBOARD_STALE_RUNNING_SECONDS)
+    stale = now if worker_lost else now - timedelta(seconds=settings.IPWBOARD_STALE_RUNNING_SECONDS)
     claimable = Q(status=Submission.Status.QUEUED) | Q(
         status=Submission.Status.RUNNING, started_at__lt=stale
     )
@@ -144,9 +147,9 @@ def claim_submission(submission_id: uuid.UUID | str) -> Submission | None:
     return submission
 
 
-def process_submission(submission_id: uuid.UUID | str) -> None:
+def process_submission(submission_id: uuid.UUID | str, *, worker_lost: bool = False) -> None:
     """The worker's whole job for one submission. Safe to call twice."""
-    submission = claim_submission(submission_id)
+    submission = claim_submission(submission_id, worker_lost=worker_lost)
     if submission is None:
         return
     try:
@@ -158,18 +161,25 @@ def process_submission(submission_id: uuid.UUID | str) -> None:
 
 
 def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
+    """Run the engine on a stored bundle (first scoring and re-scoring alike)."""
+    from .judging import configured_judge, stamp_judge  # local: keeps this edit self-contained
+
     trusted = {
         key.fingerprint: decode_public_key(key.public_key)
         for key in SigningKey.objects.filter(owner_id=submission.owner_id)
     }
+    judge = configured_judge()
     # Unpack beside the local copy: one scratch directory per task, purged if the worker dies.
-    return evaluate(
+    result = evaluate(
         path,
         resolve_dataset,
         trusted_keys=trusted,
+        judge=judge,
         seed=settings.IPWBOARD_BOOTSTRAP_SEED,
         workdir=path.parent,
     )
+    # Which judge scored the open-ended items is part of the Evaluation's key (scorer_version).
+    return stamp_judge(result, judge)
 
 
 def resolve_dataset(spec: Mapping[str, Any]) -> Dataset:

@@ -28,7 +28,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 if not CHROMIUM.exists():
     if os.environ.get("IPWBOARD_REQUIRE_BROWSER") == "1":
         raise RuntimeError("IPWBOARD_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-    pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(
+        "/usr/bin/chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it
 # are still plain synchronous code.
@@ -90,7 +92,7 @@ def desktop(browser: Any) -> Iterator[Page]:
 
 
 def names(page: Any) -> list[str]:
-    return page.locator("#board-table tbody th.name").all_inner_texts()
+    return page.locator("#board-table tbody th.name > a").all_inner_texts()
 
 
 def wait_swap(page: Any, pattern: str) -> None:
@@ -147,9 +149,7 @@ def test_filter_sort_permalink_and_back(live_server: Any, board: Any, desktop: P
     expect(page.locator("#board-table tbody th.name")).to_have_count(len(filtered))
 
 
-def test_plain_links_work_without_javascript(
-    live_server: Any, board: Any, browser: Any
-) -> None:
+def test_plain_links_work_without_javascript(live_server: Any, board: Any, browser: Any) -> None:
     context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
     page = context.new_page()
     page.goto(live_server.url + "/")

@@ -99,6 +99,11 @@ def sort_params(query: BoardQuery, key: str) -> str:
 
 
 @register.simple_tag
+def sort_label(key: str) -> str:
+    return SORTABLE[key][0]
+
+
+@register.simple_tag
 def with_params(query: BoardQuery, **changes: Any) -> str:
     """The query string of ``query`` with some fields changed, e.g. ``page=2``."""
     return urlencode(query.to_params(**changes))

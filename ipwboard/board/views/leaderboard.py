@@ -8,6 +8,7 @@ hidden or withdrawn) and the filter state (the canonical query string): a warm p
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from submissions.models import AIModel, Hardware
 
 from .. import queries, vocab
 from ..receivers import board_version
-from ..state import BoardQuery
+from ..state import HEADERS, BoardQuery
 
 TEMPLATE = "board/leaderboard.html"
 TABLE_TTL = 24 * 3600
@@ -53,7 +54,7 @@ def table_html(request: HttpRequest, query: BoardQuery, base_path: str) -> str:
         context = {
             "query": query,
             "page": page,
-            "columns": queries.SORTABLE,
+            "headers": HEADERS,
             "base_path": base_path,
             "scopes": vocab.SCOPES,
         }
@@ -66,13 +67,20 @@ def _respond(
     request: HttpRequest,
     query: BoardQuery,
     template: str,
-    context: dict[str, Any],
+    extra: Callable[[], dict[str, Any]],
     *,
     has_form: bool = False,
 ) -> HttpResponse:
-    base_path = request.path
-    table = table_html(request, query, base_path)
-    if is_fragment(request):
+    fragment = is_fragment(request)
+    # Anonymous visitors all get the same bytes, so the whole response is cached for them; signed-in
+    # users get a fresh page shell (their name, a CSRF token) around the cached table.
+    anonymous = not request.user.is_authenticated
+    digest = hashlib.sha256(f"{request.path}|{query.cache_key()}".encode()).hexdigest()[:32]
+    page_key = f"board:page:{board_version()}:{'f' if fragment else 'p'}:{digest}"
+    if anonymous and (cached := cache.get(page_key)) is not None:
+        return _finish(HttpResponse(cached), request, query, fragment)
+    table = table_html(request, query, request.path)
+    if fragment:
         # The filter form's hidden sort inputs follow the table (out-of-band), so the next filter
         # change keeps the sort the user chose by clicking a column header.
         oob = (
@@ -81,28 +89,40 @@ def _respond(
             else ""
         )
         response = HttpResponse(table + oob)
+    else:
+        response = render(request, template, {**extra(), "query": query, "table": table})
+    if anonymous:
+        cache.set(page_key, response.content.decode(), TABLE_TTL)
+    return _finish(response, request, query, fragment)
+
+
+def _finish(
+    response: HttpResponse, request: HttpRequest, query: BoardQuery, fragment: bool
+) -> HttpResponse:
+    if fragment:
         # The canonical URL (defaults dropped), whatever the form serialised: that is the permalink.
         params = urlencode(query.to_params())
-        return push_url(response, f"{base_path}?{params}" if params else base_path)
-    context.update({"query": query, "table": table, "columns": queries.SORTABLE})
-    return render(request, template, context)
+        push_url(response, f"{request.path}?{params}" if params else request.path)
+    response["Vary"] = "HX-Request, Cookie"
+    return response
 
 
 def leaderboard(request: HttpRequest) -> HttpResponse:
     query = BoardQuery.from_params(request.GET)
-    context = (
-        {"options": filter_options(), "scopes": vocab.SCOPES} if not is_fragment(request) else {}
-    )
-    return _respond(request, query, TEMPLATE, context, has_form=True)
+
+    def extra() -> dict[str, Any]:
+        return {"options": filter_options(), "scopes": vocab.SCOPES}
+
+    return _respond(request, query, TEMPLATE, extra, has_form=True)
 
 
 def model_page(request: HttpRequest, slug: str) -> HttpResponse:
     model = get_object_or_404(AIModel, slug=slug)
     query = replace(BoardQuery.from_params(request.GET), model=slug)
-    return _respond(request, query, "board/model.html", {"model": model})
+    return _respond(request, query, "board/model.html", lambda: {"model": model})
 
 
 def hardware_page(request: HttpRequest, slug: str) -> HttpResponse:
     hardware = get_object_or_404(Hardware, slug=slug)
     query = replace(BoardQuery.from_params(request.GET), hardware=slug)
-    return _respond(request, query, "board/hardware.html", {"hardware": hardware})
+    return _respond(request, query, "board/hardware.html", lambda: {"hardware": hardware})

@@ -1,0 +1,126 @@
+"""The LLM judge on the server: configured by settings, its verdicts cached in the database.
+
+Which judge scored a submission is part of *what produced its numbers*, so it is part of the
+Evaluation's key. ``Evaluation.scorer_version`` is the engine's ``SCORER_VERSION`` plus, when the
+dataset has open-ended items and a judge scored them, ``+judge:<tag>`` where ``<tag>`` is a short hash
+of the judge id (``openai-compatible:<model>:<prompt version>``; the column holds 50 characters, a
+model name alone can be longer). The full judge id is recorded in the evaluation's ``scoring.judge``
+check. When some judge calls failed (those items are unscored, the judge retries them next time) the
+version gets ``+partial``, so that a later re-score with a working judge records a complete
+evaluation beside the partial one instead of being a no-op.
+
+Datasets without open-ended items never carry a judge tag: the judge cannot change their numbers, and
+turning a judge on must not make every such submission "re-scorable".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+
+from django.conf import settings
+
+from evaluator.scoring import Judge, JudgeCacheKey, OpenAICompatibleJudge
+from evaluator.types import Check, EvaluationResult, ItemScore
+
+from ..models import JudgeVerdict
+
+JUDGE_MARK = "+judge:"
+PARTIAL_MARK = "+partial"
+JUDGE_CHECK = "scoring.judge"
+OPEN_ENDED = "llm_judge"
+
+
+class DatabaseJudgeCache:
+    """``evaluator.scoring.JudgeCache`` over the ``JudgeVerdict`` table, shared by all workers."""
+
+    def get(self, key: JudgeCacheKey) -> ItemScore | None:
+        row = (
+            JudgeVerdict.objects.filter(
+                item_key=_fit(key.item_key, 300),
+                response_sha256=key.response_sha256,
+                judge_id=_fit(key.judge_id, 200),
+            )
+            .values_list("status", "extracted", "reason")
+            .first()
+        )
+        if row is None:
+            return None
+        status, extracted, reason = row
+        return ItemScore(status, extracted or None, reason)
+
+    def set(self, key: JudgeCacheKey, score: ItemScore) -> None:
+        # Two workers judging the same response race harmlessly: the first verdict stays.
+        JudgeVerdict.objects.bulk_create(
+            [
+                JudgeVerdict(
+                    item_key=_fit(key.item_key, 300),
+                    response_sha256=key.response_sha256,
+                    judge_id=_fit(key.judge_id, 200),
+                    status=score.status,
+                    extracted=score.extracted or "",
+                    reason=score.reason,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def _fit(value: str, limit: int) -> str:
+    """``value`` if it fits the column, else a prefix plus a hash of the whole (still unique)."""
+    if len(value) <= limit:
+        return value
+    return value[: limit - 17] + "#" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def configured_judge() -> Judge | None:
+    """The judge the settings configure, or None (open-ended items are then unscored)."""
+    url = settings.IPWBOARD_JUDGE_URL
+    if not url:
+        return None
+    return _judge(
+        url,
+        settings.IPWBOARD_JUDGE_MODEL,
+        settings.IPWBOARD_JUDGE_API_KEY or None,
+        float(settings.IPWBOARD_JUDGE_TIMEOUT_SECONDS),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _judge(url: str, model: str, api_key: str | None, timeout: float) -> OpenAICompatibleJudge:
+    # One HTTP client per worker process and configuration: connections are reused across
+    # evaluations. The cache object is stateless (the database holds the verdicts).
+    return OpenAICompatibleJudge(url, model, api_key, timeout, cache=DatabaseJudgeCache())
+
+
+def judge_tag(judge_id: str) -> str:
+    return hashlib.sha256(judge_id.encode()).hexdigest()[:10]
+
+
+def versioned(base: str, judge: Judge | None, *, open_ended: bool, partial: bool = False) -> str:
+    """The ``Evaluation.scorer_version`` for the engine's version ``base`` and this judge."""
+    if judge is None or not open_ended:
+        return base
+    return f"{base}{JUDGE_MARK}{judge_tag(judge.judge_id)}" + (PARTIAL_MARK if partial else "")
+
+
+def stamp_judge(result: EvaluationResult, judge: Judge | None) -> EvaluationResult:
+    """Fold the judge into the result's scorer version and record it in a check."""
+    open_ended = [item for item in result.items if item.method == OPEN_ENDED]
+    if judge is None or not open_ended:
+        return result
+    failed = sum(1 for item in open_ended if item.status == "unscored")
+    message = f"{len(open_ended)} open-ended item(s) judged by {judge.judge_id}"
+    if failed:
+        message += (
+            f"; {failed} could not be judged (judge call failed) and are unscored: re-scoring "
+            "retries them"
+        )
+    return dataclasses.replace(
+        result,
+        scorer_version=versioned(
+            result.scorer_version, judge, open_ended=True, partial=bool(failed)
+        ),
+        checks=(*result.checks, Check(JUDGE_CHECK, "pass", message)),
+    )

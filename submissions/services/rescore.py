@@ -1,0 +1,194 @@
+"""Re-scoring: run the engine again on a stored bundle; record a new Evaluation when the rules changed.
+
+An Evaluation is keyed by (submission, scorer_version) and never overwritten or deleted: re-scoring
+with a new scorer version (or with a judge, see :mod:`.judging`) *adds* a row, with its per-query
+results, and points ``Submission.current_evaluation`` at it. Re-scoring with the rules that already
+produced an evaluation is a no-op, detected before the engine runs.
+
+Only SCORED submissions are re-scored. The bundle's server-side admission (key validity at upload
+time, challenge, replay fingerprints) was decided when it was accepted and is not re-litigated; the
+engine's own checks do run again, and if a newer engine now refuses the bundle the submission keeps
+its current evaluation and the refusal is logged and audited for staff.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from evaluator import scoring
+from evaluator.errors import BundleError
+
+from ..models import AuditLog, DatasetVersion, Submission
+from ..signals import board_changed
+from ..storage import local_copy
+from .judging import OPEN_ENDED, configured_judge, versioned
+
+# The pipeline's own engine call and evaluation writer: re-scoring must record exactly what the
+# first scoring records (metrics, checks, labels and per-query results).
+from .pipeline import _create_evaluation, _evaluate
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["created", "unchanged", "skipped", "refused"]
+
+
+@dataclass(frozen=True)
+class RescoreOutcome:
+    submission_id: str
+    outcome: Outcome
+    scorer_version: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RescorePlan:
+    """What re-scoring a dataset version would do right now."""
+
+    scorer_version: str  # the version a re-score records (complete judging assumed)
+    total: int  # scored submissions of the version
+    pending: int  # those without an evaluation under ``scorer_version``
+
+    @property
+    def noop(self) -> bool:
+        return self.pending == 0
+
+
+def target_scorer_version(version: DatasetVersion | None) -> str:
+    """The scorer version a (complete) re-score of a submission on ``version`` would record."""
+    open_ended = version is not None and version.items.filter(method=OPEN_ENDED).exists()
+    return versioned(scoring.SCORER_VERSION, configured_judge(), open_ended=open_ended)
+
+
+def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
+    """Re-run the engine on a scored submission's bundle. Safe to run twice, or concurrently."""
+    submission = Submission.objects.select_related("dataset_version").get(pk=submission_id)
+    sid = str(submission.pk)
+    if submission.status != Submission.Status.SCORED:
+        return RescoreOutcome(
+            sid,
+            "skipped",
+            "",
+            f"only scored submissions are re-scored; this one is {submission.status}",
+        )
+    target = target_scorer_version(submission.dataset_version)
+    if submission.evaluations.filter(scorer_version=target).exists():
+        return RescoreOutcome(sid, "unchanged", target, "already evaluated with these rules")
+    try:
+        with local_copy(submission.bundle.name) as path:
+            result = _evaluate(submission, path)
+    except BundleError as error:
+        log.warning("re-scoring %s: the engine now refuses the bundle: %s", sid, error.code)
+        _audit(sid, "refused", target, code=error.code, message=error.message)
+        return RescoreOutcome(sid, "refused", target, f"{error.code}: {error.message}")
+
+    try:
+        with transaction.atomic():
+            locked = Submission.objects.select_for_update().get(pk=submission.pk)
+            if locked.status != Submission.Status.SCORED:
+                return RescoreOutcome(sid, "skipped", result.scorer_version, "no longer scored")
+            if locked.evaluations.filter(scorer_version=result.scorer_version).exists():
+                # E.g. the judge failed again: the partial evaluation it would record exists.
+                return RescoreOutcome(sid, "unchanged", result.scorer_version, "no new evaluation")
+            previous = locked.current_evaluation_id
+            evaluation = _create_evaluation(locked, result)
+            locked.current_evaluation = evaluation
+            locked.labels = list(result.labels)
+            locked.report = {**locked.report, "checks": [c.to_dict() for c in result.checks]}
+            fields = ["current_evaluation", "labels", "report"]
+            if result.warned and locked.review == Submission.Review.NONE:
+                # A new warning (e.g. the claim gap under new rules) holds it for review again;
+                # re-scoring never releases a hold or overrides a staff decision.
+                locked.review = Submission.Review.PENDING
+                fields.append("review")
+            locked.save(update_fields=fields)
+            _audit(
+                sid,
+                "created",
+                result.scorer_version,
+                evaluation=evaluation.pk,
+                previous_evaluation=previous,
+                accuracy=evaluation.accuracy,
+            )
+            transaction.on_commit(lambda: board_changed.send(Submission, submission_id=locked.pk))
+            return RescoreOutcome(
+                sid, "created", result.scorer_version, f"evaluation {evaluation.pk}"
+            )
+    except IntegrityError:  # a concurrent re-score recorded the same version first
+        return RescoreOutcome(sid, "unchanged", result.scorer_version, "recorded concurrently")
+
+
+def _audit(submission_id: str, outcome: str, version: str, **detail: object) -> None:
+    AuditLog.objects.create(
+        actor=None,
+        action="submission.rescore",
+        target=submission_id,
+        detail={"outcome": outcome, "scorer_version": version, **detail},
+    )
+
+
+def rescorable(version: DatasetVersion) -> QuerySet[Submission]:
+    return Submission.objects.filter(dataset_version=version, status=Submission.Status.SCORED)
+
+
+def rescore_plan(version: DatasetVersion) -> RescorePlan:
+    target = target_scorer_version(version)
+    submissions = rescorable(version)
+    return RescorePlan(
+        scorer_version=target,
+        total=submissions.count(),
+        pending=submissions.exclude(evaluations__scorer_version=target).count(),
+    )
+
+
+def schedule_dataset_rescore(version: DatasetVersion) -> RescorePlan:
+    """Staff action: re-score every scored submission of ``version`` in the background."""
+    plan = rescore_plan(version)
+    if not plan.noop:
+        from ..tasks import rescore_dataset_version
+
+        pk = version.pk
+        transaction.on_commit(lambda: rescore_dataset_version.delay(pk))
+    return plan
+
+
+def schedule_submission_rescores(submissions: QuerySet[Submission]) -> tuple[int, int]:
+    """Staff action: queue re-scoring of the scored ones. Returns (queued, already current)."""
+    from ..tasks import rescore_submission as task
+
+    queued = current = 0
+    for submission in submissions.filter(status=Submission.Status.SCORED).select_related(
+        "dataset_version"
+    ):
+        target = target_scorer_version(submission.dataset_version)
+        if submission.evaluations.filter(scorer_version=target).exists():
+            current += 1
+            continue
+        pk = str(submission.pk)
+        transaction.on_commit(lambda pk=pk: task.delay(pk))
+        queued += 1
+    return queued, current
+
+
+def fan_out_dataset_rescore(version_id: int) -> int:
+    """The background half of :func:`schedule_dataset_rescore`: one task per submission."""
+    from ..tasks import rescore_submission as task
+
+    version = DatasetVersion.objects.get(pk=version_id)
+    target = target_scorer_version(version)
+    ids = (
+        rescorable(version)
+        .exclude(evaluations__scorer_version=target)
+        .values_list("pk", flat=True)
+        .order_by("created_at")
+    )
+    count = 0
+    for pk in ids.iterator():
+        task.delay(str(pk))
+        count += 1
+    return count
