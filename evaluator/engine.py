@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,20 @@ import pyarrow as pa
 
 from evaluator.bundle.tables import (
     QueryColumns,
+    TraceBatch,
     TraceReader,
     iter_response_batches,
     read_query_columns,
 )
 from evaluator.bundle.unpack import MANIFEST, QUERIES, SIGNATURE, TRACE, OpenedBundle, open_bundle
+from evaluator.checks.measurement import check_measurement
 from evaluator.checks.telemetry import analyse_trace, power_limit_w
 from evaluator.checks.timing import check_timing
 from evaluator.checks.tokens import check_tokens
 from evaluator.checks.values import check_values
 from evaluator.checks.workload import match_workload
 from evaluator.errors import BundleError, register
+from evaluator.fingerprint import TraceFingerprinter
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest import parse_time, read_manifest
 from evaluator.metrics import MetricInputs, compute_metrics
@@ -110,6 +113,7 @@ def _evaluate(
         dataset = dataset(manifest["dataset"])
     _check_dataset(manifest, dataset)
     checks.append(Check("dataset.match", "pass", f"{dataset.slug} {dataset.version}"))
+    checks += check_measurement(manifest)
 
     queries = read_query_columns(opened.members[QUERIES], limits)
     dataset_ids = pa.array([item.id for item in dataset.items], pa.string())
@@ -121,9 +125,12 @@ def _evaluate(
         parse_time(manifest["window"]["start"], "window.start"),
         parse_time(manifest["window"]["end"], "window.end"),
     )
-    checks += check_timing(queries, window, limits)
+    synthetic = bool(manifest["synthetic"]) or manifest["measurement"]["method"] == "simulated"
+    checks += check_timing(queries, window, limits, synthetic=synthetic)
+    trace_fingerprint = None
     if opened.has(TRACE):
-        checks += _telemetry(opened, manifest, queries, window, limits)
+        telemetry, trace_fingerprint = _telemetry(opened, manifest, queries, window, limits)
+        checks += telemetry
     checks += check_tokens(queries)
     # Only the per-item numbers survive the checks: free the rest before scoring (a million rows
     # of seven float columns is ~56 MB).
@@ -159,6 +166,7 @@ def _evaluate(
         member_sha256=dict(verified.subjects),
         challenge=manifest["challenge"],
         has_trace=opened.has(TRACE),
+        trace_fingerprint=trace_fingerprint,
     )
     return EvaluationResult(
         bundle=info,
@@ -194,12 +202,20 @@ def _telemetry(
     queries: Any,
     window: tuple[float, float],
     limits: Limits,
-) -> list[Check]:
+) -> tuple[list[Check], str | None]:
+    """The telemetry checks and the trace's fingerprint, in one streaming pass."""
     started, ended = queries["started_at"], queries["ended_at"]
     timed = bool((~np.isnan(started) & ~np.isnan(ended)).all())
     reader = TraceReader(opened.members[TRACE], limits)
-    return analyse_trace(
-        reader.batches(),
+    fingerprinter = TraceFingerprinter(reader.rows)
+
+    def batches() -> Iterator[TraceBatch]:
+        for batch in reader.batches():
+            fingerprinter.update(batch.timestamp_ns, batch.power_w)
+            yield batch
+
+    checks = analyse_trace(
+        batches(),
         period_s=float(manifest["measurement"]["sampling_period_s"]),
         window=window,
         power_limit=power_limit_w(manifest, limits),
@@ -213,6 +229,7 @@ def _telemetry(
             and (manifest.get("import") or {}).get("window_estimated")
         ),
     )
+    return checks, fingerprinter.digest()
 
 
 def _score(

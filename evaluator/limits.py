@@ -49,6 +49,10 @@ class Limits:
     timing_slack_s: float = 1e-3  # clock rounding allowed between timestamps and durations
     window_slack_s: float = 1.0  # queries may start/end this far outside the declared window
     claim_gap: float = 0.02  # claimed accuracy more than this above ours is flagged
+    # A measured (non-synthetic) run whose workload window is shorter than this is provisional
+    # (warning timing.short_run): meters step in sampling periods, and warm-up and model load
+    # weigh too much in a short run for its IPW to rank.
+    min_run_s: float = 60.0
 
 
 DEFAULT_LIMITS = Limits()

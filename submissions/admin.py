@@ -88,13 +88,14 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-score selected submissions in the background")
     def rescore(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
-        queued, current = schedule_submission_rescores(queryset)
-        skipped = queryset.count() - queued - current
+        queued, unchanged = schedule_submission_rescores(queryset)
+        skipped = queryset.count() - queued - unchanged
         parts = [f"Queued re-scoring of {queued} submission(s)."]
-        if current:
+        if unchanged:
             parts.append(
-                f"{current} already have an evaluation with the current scorer version (and "
-                "judge): re-scoring them is a no-op, so they were not queued."
+                f"{unchanged} would not change: they already have an evaluation with the current "
+                "scorer version and judge (re-scoring is then a no-op), or were judged before "
+                "and no judge is configured now. They were not queued."
             )
         if skipped:
             parts.append(f"{skipped} are not scored and were skipped.")
@@ -133,9 +134,10 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             elif plan.noop:
                 self.message_user(
                     request,
-                    f"{version}: nothing to do. All {plan.total} scored submission(s) already "
-                    f"have an evaluation with scorer version {plan.scorer_version}; re-scoring "
-                    "adds an evaluation only when the scorer version or the judge changes.",
+                    f"{version}: nothing to do. {plan.current} of {plan.total} scored "
+                    f"submission(s) already have an evaluation with scorer version "
+                    f"{plan.scorer_version}; re-scoring adds an evaluation only when the scorer "
+                    "version or the judge changes." + _held(plan.held),
                     messages.WARNING,
                 )
             else:
@@ -143,10 +145,19 @@ class DatasetVersionAdmin(admin.ModelAdmin):
                     request,
                     f"{version}: re-scoring {plan.pending} of {plan.total} scored submission(s) "
                     f"in the background with scorer version {plan.scorer_version} "
-                    f"({plan.total - plan.pending} already have it). Earlier evaluations are "
-                    "kept.",
+                    f"({plan.current} already have it). Earlier evaluations are kept."
+                    + _held(plan.held),
                     messages.SUCCESS,
                 )
+
+
+def _held(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f" {count} were judged before and no judge is configured now: they are left as they are "
+        "(set IPWBOARD_JUDGE_URL to re-score them)."
+    )
 
 
 @admin.register(JudgeVerdict)

@@ -332,3 +332,26 @@ def test_admin_submission_action(
         page = staff.client.post(url, data, follow=True).content.decode()
     assert "Queued re-scoring of 1 submission(s)" in page
     assert queued == [str(submission.pk)]
+
+
+def test_turning_the_judge_off_never_downgrades_judged_evaluations(
+    alice: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
+    settings: Any,
+    judge_server: LocalJudgeServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_judge(settings, judge_server)
+    submission = _scored(alice, make_bundle(demo_version, alice_key))
+    judged = submission.current_evaluation_id
+    settings.IPWBOARD_JUDGE_URL = ""
+    bump_scorer(monkeypatch)
+    plan = rescore_plan(demo_version)
+    assert (plan.total, plan.pending, plan.current, plan.held) == (1, 0, 0, 1)
+    outcome = rescore_submission(submission.pk)
+    assert outcome.outcome == "skipped" and "no judge" in outcome.detail
+    submission.refresh_from_db()
+    assert submission.current_evaluation_id == judged
+    assert Evaluation.objects.filter(submission=submission).count() == 1

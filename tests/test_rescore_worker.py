@@ -61,6 +61,8 @@ def test_dataset_rescore_runs_on_the_scoring_worker(
     make_bundle: Any,
     settings: Any,
 ) -> None:
+    from ipwboard.celery import app
+
     settings.IPWBOARD_JUDGE_URL = ""  # this process scores without a judge
     body = upload(alice, make_bundle(demo_version, alice_key)).json()
     services.process_submission(body["id"])
@@ -68,7 +70,9 @@ def test_dataset_rescore_runs_on_the_scoring_worker(
     first = submission.current_evaluation
     assert first.n_scored == first.n_queries - 10
 
-    tasks.rescore_dataset_version.delay(demo_version.pk)
+    # Through the project's app explicitly, as the admin action does in a web process: a bare
+    # ``Celery(...)`` created by another test may have become celery's "current app".
+    app.tasks[tasks.rescore_dataset_version.name].delay(demo_version.pk)
 
     deadline = time.monotonic() + 90
     while Evaluation.objects.filter(submission=submission).count() < 2:

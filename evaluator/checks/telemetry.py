@@ -118,7 +118,10 @@ def analyse_trace(
     # Instants at which the cumulative counter is read by interpolation: the window, then queries.
     parts = [np.array([window[0], window[1]], dtype=np.float64)]
     if query_intervals is not None:
-        parts += [np.asarray(query_intervals[0], np.float64), np.asarray(query_intervals[1], np.float64)]
+        parts += [
+            np.asarray(query_intervals[0], np.float64),
+            np.asarray(query_intervals[1], np.float64),
+        ]
     points = np.concatenate(parts) * NS
     order = np.argsort(points, kind="stable")
     sorted_points = points[order]
@@ -312,9 +315,7 @@ def _verdicts(
             field="energy_j",
         )
     checks.append(Check("telemetry.energy_counter", "pass", "counter agrees with power"))
-    checks.extend(
-        _attribution(readings, claimed, query_intervals, slack, limits, estimated_window)
-    )
+    checks.extend(_attribution(readings, claimed, query_intervals, slack, limits, estimated_window))
     if state.p_count and state.p_max - state.p_min <= limits.flat_relative_range * mean_power:
         checks.append(
             Check(

@@ -43,6 +43,8 @@ def check_timing(
     queries: QueryColumns,
     window: tuple[float, float],
     limits: Limits = DEFAULT_LIMITS,
+    *,
+    synthetic: bool = False,
 ) -> list[Check]:
     slack = limits.timing_slack_s
     latency, ttft = queries["latency_s"], queries["ttft_s"]
@@ -97,6 +99,8 @@ def check_timing(
                 field="latency_s",
             )
         )
+    if not synthetic:
+        checks.extend(check_run_length(queries, window, both, limits))
     if not both.all():
         checks.append(
             Check(
@@ -107,3 +111,43 @@ def check_timing(
             )
         )
     return checks
+
+
+def workload_seconds(
+    queries: QueryColumns, window: tuple[float, float], timed: np.ndarray | None = None
+) -> tuple[float, str]:
+    """The workload window's length and where it comes from.
+
+    From the first start to the last end when every query has both timestamps, else the
+    manifest's run window (a harness import's estimate).
+    """
+    started, ended = queries["started_at"], queries["ended_at"]
+    if timed is None:
+        timed = ~np.isnan(started) & ~np.isnan(ended)
+    if len(started) and timed.all():
+        return float(ended.max() - started.min()), "first query start to last query end"
+    return float(window[1] - window[0]), "the manifest's run window"
+
+
+def check_run_length(
+    queries: QueryColumns,
+    window: tuple[float, float],
+    timed: np.ndarray | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[Check]:
+    """Warn ``timing.short_run`` (provisional) below ``limits.min_run_s``; synthetic runs are
+    exempt (the engine does not call this for them)."""
+    seconds, source = workload_seconds(queries, window, timed)
+    if seconds >= limits.min_run_s:
+        return []
+    return [
+        Check(
+            "timing.short_run",
+            "warn",
+            f"the workload ran for {seconds:.1f} s ({source}); runs shorter than "
+            f"{limits.min_run_s:g} s are provisional: meter steps, warm-up and model load weigh "
+            "too much in them. Run a larger workload or repeat it",
+            file=QUERIES,
+            field="started_at",
+        )
+    ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 import sys
-from typing import Any
+from typing import Any, cast
 
 from evaluator.errors import BundleError, register
 from evaluator.scoring.numeric import check_reference
-from evaluator.types import DatasetItem
+from evaluator.types import DatasetItem, ScoringMethod
 
 FILE_INVALID = register(
     "dataset.file.invalid",
@@ -133,6 +133,6 @@ def item_from_json(obj: Any, *, where: str, row: int, references: str) -> Datase
         prompt=prompt,
         reference=reference,
         domain=sys.intern(domain),
-        method=sys.intern(method),
+        method=cast(ScoringMethod, sys.intern(method)),
         params=params,
     )

@@ -34,6 +34,11 @@ def t(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def tick(name: str) -> str:
+    """A "model on hardware" axis label on two lines (escaped first, then our own <br>)."""
+    return t(name).replace(" on ", "<br>on ", 1)
+
+
 def to_chart(fig: go.Figure, chart_id: str, label: str, summary: str = "") -> Chart:
     escaped = fig.to_json().translate(_JSON_ESCAPES)
     return Chart(chart_id, mark_safe(escaped), label, summary)
@@ -168,7 +173,7 @@ def compare_metric(
         }
     fig = go.Figure(
         go.Bar(
-            x=[t(n) for n in names],
+            x=[tick(n) for n in names],
             y=list(values),
             marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(names))],
             error_y=error,
@@ -177,7 +182,7 @@ def compare_metric(
     )
     _layout(fig, height=300, showlegend=False)
     fig.update_yaxes(title_text=f"{label} ({unit})" if unit else label, rangemode="tozero")
-    fig.update_xaxes(tickangle=0, automargin=True)
+    fig.update_xaxes(automargin=True)
     return to_chart(fig, chart_id, f"{label} side by side")
 
 
@@ -218,7 +223,7 @@ def compare_boxes(
         fig.add_trace(
             go.Box(
                 y=list(values),
-                name=t(name),
+                name=tick(name),
                 marker_color=PALETTE[index % len(PALETTE)],
                 boxpoints=False,
             )

@@ -101,14 +101,25 @@ def board_rows() -> Iterator[dict[str, Any]]:
         yield dict(zip(names, values, strict=True))
 
 
-def _cell(column: Column, value: Any) -> Any:
+def _text(value: Any) -> Any:
     if value is None:
         return ""
-    if column.type == "timestamp":
-        return value.isoformat()
-    if column.type == "bool":
-        return "true" if value else "false"
-    return neutralise(value) if column.type == "string" else value
+    return "'" + value if value[:1] in FORMULA_PREFIXES and value else value
+
+
+def _number(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _bool(value: Any) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _timestamp(value: Any) -> str:
+    return "" if value is None else value.isoformat()
+
+
+_CELL = {"string": _text, "float": _number, "int": _number, "bool": _bool, "timestamp": _timestamp}
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: Path, columns: tuple[Column, ...]) -> int:
@@ -120,8 +131,9 @@ def write_csv_tuples(rows: Iterable[Any], out: Path, columns: tuple[Column, ...]
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([c.name for c in columns])
+        cells = [_CELL[c.type] for c in columns]  # one converter per column, chosen once
         for values in rows:
-            writer.writerow([_cell(c, v) for c, v in zip(columns, values, strict=True)])
+            writer.writerow([cell(v) for cell, v in zip(cells, values, strict=True)])
             count += 1
     return count
 

@@ -209,7 +209,7 @@ def _install_signals(stop: _Stop) -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         stop(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous[signum] = signal.signal(signum, handler)
     return previous

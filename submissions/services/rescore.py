@@ -27,7 +27,7 @@ from evaluator.errors import BundleError
 from ..models import AuditLog, DatasetVersion, Submission
 from ..signals import board_changed
 from ..storage import local_copy
-from .judging import OPEN_ENDED, configured_judge, versioned
+from .judging import JUDGE_MARK, OPEN_ENDED, configured_judge, versioned
 
 # The pipeline's own engine call and evaluation writer: re-scoring must record exactly what the
 # first scoring records (metrics, checks, labels and per-query results).
@@ -52,17 +52,40 @@ class RescorePlan:
 
     scorer_version: str  # the version a re-score records (complete judging assumed)
     total: int  # scored submissions of the version
-    pending: int  # those without an evaluation under ``scorer_version``
+    pending: int  # those a re-score would change
+    current: int  # those with an evaluation under ``scorer_version`` already
 
     @property
     def noop(self) -> bool:
         return self.pending == 0
 
+    @property
+    def held(self) -> int:
+        """Judged before, and no judge is configured now: left as they are."""
+        return self.total - self.pending - self.current
+
 
 def target_scorer_version(version: DatasetVersion | None) -> str:
     """The scorer version a (complete) re-score of a submission on ``version`` would record."""
-    open_ended = version is not None and version.items.filter(method=OPEN_ENDED).exists()
-    return versioned(scoring.SCORER_VERSION, configured_judge(), open_ended=open_ended)
+    return versioned(scoring.SCORER_VERSION, configured_judge(), open_ended=_open_ended(version))
+
+
+def _open_ended(version: DatasetVersion | None) -> bool:
+    return version is not None and version.items.filter(method=OPEN_ENDED).exists()
+
+
+def _judge_dropped(version: DatasetVersion | None) -> bool:
+    """Would a re-score now leave open-ended items unscored that a judge may have scored?"""
+    return configured_judge() is None and _open_ended(version)
+
+
+def _pending(submissions: QuerySet[Submission], version: DatasetVersion | None) -> QuerySet:
+    """The submissions a re-score would change. Never downgrades: with no judge configured, one
+    whose current evaluation was judged is left as it is (configure the judge to re-score it)."""
+    pending = submissions.exclude(evaluations__scorer_version=target_scorer_version(version))
+    if _judge_dropped(version):
+        pending = pending.exclude(current_evaluation__scorer_version__contains=JUDGE_MARK)
+    return pending
 
 
 def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
@@ -76,9 +99,14 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
             "",
             f"only scored submissions are re-scored; this one is {submission.status}",
         )
-    target = target_scorer_version(submission.dataset_version)
+    version = submission.dataset_version
+    target = target_scorer_version(version)
     if submission.evaluations.filter(scorer_version=target).exists():
         return RescoreOutcome(sid, "unchanged", target, "already evaluated with these rules")
+    if not _pending(Submission.objects.filter(pk=submission.pk), version).exists():
+        return RescoreOutcome(
+            sid, "skipped", target, "judged before, and no judge is configured now"
+        )
     try:
         with local_copy(submission.bundle.name) as path:
             result = _evaluate(submission, path)
@@ -142,7 +170,8 @@ def rescore_plan(version: DatasetVersion) -> RescorePlan:
     return RescorePlan(
         scorer_version=target,
         total=submissions.count(),
-        pending=submissions.exclude(evaluations__scorer_version=target).count(),
+        pending=_pending(submissions, version).count(),
+        current=submissions.filter(evaluations__scorer_version=target).count(),
     )
 
 
@@ -158,21 +187,22 @@ def schedule_dataset_rescore(version: DatasetVersion) -> RescorePlan:
 
 
 def schedule_submission_rescores(submissions: QuerySet[Submission]) -> tuple[int, int]:
-    """Staff action: queue re-scoring of the scored ones. Returns (queued, already current)."""
+    """Staff action: queue re-scoring of the scored ones that it would change.
+    Returns (queued, left as they are)."""
     from ..tasks import rescore_submission as task
 
-    queued = current = 0
+    queued = unchanged = 0
     for submission in submissions.filter(status=Submission.Status.SCORED).select_related(
         "dataset_version"
     ):
-        target = target_scorer_version(submission.dataset_version)
-        if submission.evaluations.filter(scorer_version=target).exists():
-            current += 1
+        one = Submission.objects.filter(pk=submission.pk)
+        if not _pending(one, submission.dataset_version).exists():
+            unchanged += 1
             continue
         pk = str(submission.pk)
         transaction.on_commit(lambda pk=pk: task.delay(pk))
         queued += 1
-    return queued, current
+    return queued, unchanged
 
 
 def fan_out_dataset_rescore(version_id: int) -> int:
@@ -180,13 +210,7 @@ def fan_out_dataset_rescore(version_id: int) -> int:
     from ..tasks import rescore_submission as task
 
     version = DatasetVersion.objects.get(pk=version_id)
-    target = target_scorer_version(version)
-    ids = (
-        rescorable(version)
-        .exclude(evaluations__scorer_version=target)
-        .values_list("pk", flat=True)
-        .order_by("created_at")
-    )
+    ids = _pending(rescorable(version), version).values_list("pk", flat=True).order_by("created_at")
     count = 0
     for pk in ids.iterator():
         task.delay(str(pk))

@@ -80,6 +80,10 @@ class Page:
 
 @pytest.fixture
 def board(alice: Any, alice_key: Any, demo_version: Any, make_bundle: Any) -> list[Any]:
+    from django.core.cache import cache
+
+    # The cache outlives each test's database (board caches, the API's upload throttle).
+    cache.clear()
     return build_board(alice, alice_key, demo_version, make_bundle)
 
 

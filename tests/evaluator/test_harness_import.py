@@ -188,6 +188,24 @@ def test_import_with_a_recorded_trace(tmp_path: Path, harness_dataset: Dataset) 
     assert trace is not None and trace.num_rows > 100
     assert report.has_trace
     assert not any("no raw telemetry trace" in quirk for quirk in report.quirks)
+    # The window is the trace's span intersected with the estimate: here, the estimate.
+    assert report.window_from_trace
+    window = manifest["window"]
+    assert parse_time(window["start"], "start") == pytest.approx(start, abs=1e-3)
+    assert parse_time(window["end"], "end") == pytest.approx(end, abs=1e-3)
+
+    # The stand-in trace meters ~120 W where the harness claims ~260 W: with an estimated window
+    # that is held for review (a warning naming the estimate), not rejected.
+    key = generate_private_key()
+    raw = public_key_bytes(key)
+    bundle = pack_bundle(tmp_path / "run.ipwb", manifest, _queries, trace)
+    sign_bundle(bundle, key)
+    result = evaluate(bundle, harness_dataset, trusted_keys={fingerprint(raw): raw})
+    checks = {check.code: check for check in result.checks}
+    assert checks["telemetry.energy_sum_estimated_window"].status == "warn"
+    assert "estimated" in checks["telemetry.energy_sum_estimated_window"].message
+    assert checks["timing.short_run"].status == "warn"  # 37 s of workload
+    assert "no-trace" not in result.labels and "provisional" in result.labels
 
 
 def _fresh(path: Path) -> Path:

@@ -8,7 +8,11 @@ their change re-sign with ``CORPUS_KEY``.
 
 from __future__ import annotations
 
-from badbundles import cases_archive, cases_content  # noqa: F401  (they fill CASES)
+from badbundles import (  # noqa: F401  (they fill CASES)
+    cases_archive,
+    cases_content,
+    cases_measurement,
+)
 from badbundles.rewrite import (
     CASES,
     BadCase,

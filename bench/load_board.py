@@ -1,0 +1,163 @@
+"""Load on the public board while uploads go on; prints its figures and stops by itself.
+
+    .venv/bin/python bench/load_board.py [--rate 220] [--duration 60] [--web-workers 3]
+
+Starts a throwaway stack on loopback (PostgreSQL, Redis, a Celery worker, gunicorn, the demo
+board seeded through the real pipeline), then for ``--duration`` seconds sends board requests at a
+fixed ``--rate`` (open loop: a slow answer does not slow the sender, so latencies are honest) over
+a mix of pages (leaderboard, filters, pairs, models, hardware, trends, badges, the JSON API), while
+a submitter uploads a new bundle every ``--upload-every`` seconds and the worker scores it (each
+scored one bumps the board's cache version, so caches really are invalidated under load).
+
+Pass/fail (exit 1 on a miss): achieved rate >= 200 req/s, 0 errors, p95 < 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from _stack import build_bundles, count_rows, log, percentile, stack, submitter
+
+TARGET_RATE = 200.0
+TARGET_P95_MS = 200.0
+
+
+def board_urls(base: str) -> list[str]:
+    """Every kind of public read, discovered from the seeded leaderboard."""
+    page = httpx.get(base + "/", timeout=30).text
+    links = sorted(set(re.findall(r'href="(/(?:pairs|models|hardware)/[^"#?]+)"', page)))
+    pairs = [link for link in links if link.startswith("/pairs/")]
+    urls = [
+        "/",
+        "/?scope=accelerator",
+        "/?class=local",
+        "/?sort=ipj",
+        "/api/v1/leaderboard/",
+        "/trends/",
+        "/methodology/",
+        *links,
+        *(pair + "badge.svg" for pair in pairs[:5]),
+    ]
+    # The leaderboard is what most visitors load: weight it.
+    return ["/"] * 6 + ["/api/v1/leaderboard/"] * 3 + urls
+
+
+async def hammer(
+    base: str, urls: list[str], rate: float, duration: float
+) -> tuple[list[float], Counter[str], float]:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
+    rng = random.Random(7)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def one(path: str, due: float) -> None:
+            try:
+                response = await client.get(path)
+                if response.status_code != 200:
+                    errors[f"HTTP {response.status_code} {path}"] += 1
+                    return
+            except httpx.HTTPError as exc:
+                errors[f"{type(exc).__name__} {path}"] += 1
+                return
+            latencies.append(time.perf_counter() - due)  # from when it was due: no omission
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * duration)
+        for i in range(total):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(rng.choice(urls), due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return latencies, errors, elapsed
+
+
+def uploads(base: str, token: str, bundles: list[Path], every: float, stop: threading.Event,
+            results: Counter[str]) -> None:  # fmt: skip
+    with httpx.Client(base_url=base, headers={"Authorization": f"Token {token}"}) as client:
+        for bundle in bundles:
+            if stop.is_set():
+                return
+            with bundle.open("rb") as fh:
+                response = client.post(
+                    "/api/v1/submissions/", files={"bundle": (bundle.name, fh)}, timeout=60
+                )
+            results[str(response.status_code)] += 1
+            stop.wait(every)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=220.0, help="requests per second to send")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--web-threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--upload-every", type=float, default=2.0, help="seconds between uploads")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated paths to load instead of the full mix (e.g. '/' for the cached "
+        "leaderboard alone)",
+    )
+    args = parser.parse_args()
+
+    with stack(web_workers=args.web_workers, web_threads=args.web_threads, worker_processes=1) as s:
+        token, pem = submitter(s.env, "board-bench")
+        wanted = int(args.duration / args.upload_every) + 5
+        bundles = build_bundles(s.workdir / "bundles", pem, wanted, first_seed=50_000)
+        urls = [p for p in args.only.split(",") if p] or board_urls(s.url)
+        log(f"{len(set(urls))} distinct board URLs; warming the caches")
+        with httpx.Client(base_url=s.url, timeout=30) as client:
+            for path in set(urls):
+                client.get(path).raise_for_status()
+
+        stop = threading.Event()
+        upload_results: Counter[str] = Counter()
+        uploader = threading.Thread(
+            target=uploads, args=(s.url, token, bundles, args.upload_every, stop, upload_results)
+        )
+        scored_before = count_rows(s.env, "select count(*) from submissions_submission "
+                                          "where status = 'scored'")[0][0]  # fmt: skip
+        log(f"{args.rate:.0f} req/s for {args.duration:.0f}s, uploads every {args.upload_every}s")
+        uploader.start()
+        latencies, errors, elapsed = asyncio.run(hammer(s.url, urls, args.rate, args.duration))
+        stop.set()
+        uploader.join()
+        scored_after = count_rows(s.env, "select count(*) from submissions_submission "
+                                         "where status = 'scored'")[0][0]  # fmt: skip
+
+    done = len(latencies) + sum(errors.values())
+    achieved = done / elapsed
+    p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (50, 95, 99))
+    print("\nboard load")
+    print(
+        f"  requests      {done} in {elapsed:.1f}s = {achieved:.1f} req/s (target {args.rate:.0f})"
+    )
+    print(f"  errors        {sum(errors.values())}")
+    for what, n in errors.most_common(5):
+        print(f"                {n} x {what}")
+    print(
+        f"  latency ms    p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(latencies, default=0) * 1000:.1f}"
+    )
+    print(f"  uploads       {dict(upload_results)} during the run; "
+          f"{scored_after - scored_before} scored while under load")  # fmt: skip
+    ok = achieved >= TARGET_RATE and not errors and p95 < TARGET_P95_MS
+    print(f"  verdict       {'PASS' if ok else 'FAIL'} (>= {TARGET_RATE:.0f} req/s, 0 errors, "
+          f"p95 < {TARGET_P95_MS:.0f} ms)")  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
