@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.reliability.servers import gunicorn, manage, postgres, redis, seed  # noqa: E402
+from tests.reliability.servers import gunicorn, manage, postgres, redis  # noqa: E402
 from tests.services import start_celery_worker  # noqa: E402
 
 
@@ -85,16 +85,47 @@ def stack(
 
 def submitter(env: dict[str, str], username: str) -> tuple[str, bytes]:
     """A user with a submit token and a registered key: (token, private key PEM)."""
+    return submitters(env, [username])[0]
+
+
+_SEED_MANY = """
+import json
+from django.contrib.auth import get_user_model
+from submissions import services
+out = []
+for username, public in json.loads({people!r}):
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    _, token = services.create_api_token(user, "load test")
+    services.register_signing_key(user, public, "load test")
+    out.append(token)
+print("TOKENS=" + json.dumps(out))
+"""
+
+
+def submitters(env: dict[str, str], usernames: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Users with a submit token and a registered key each, in one manage.py call."""
+    import json
+
     from cryptography.hazmat.primitives import serialization
 
     from evaluator.keys import encode_public_key, generate_private_key, public_key_bytes
 
-    key = generate_private_key()
-    token = seed(env, username, encode_public_key(public_key_bytes(key)))
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return token, pem
+    keys = [generate_private_key() for _ in usernames]
+    people = [
+        (name, encode_public_key(public_key_bytes(key)))
+        for name, key in zip(usernames, keys, strict=True)
+    ]
+    out = manage(env, "shell", "-c", _SEED_MANY.format(people=json.dumps(people)))
+    tokens = json.loads(next(line[7:] for line in out.splitlines() if line.startswith("TOKENS=")))
+    pems = [
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        for key in keys
+    ]
+    return list(zip(tokens, pems, strict=True))
 
 
 def _build(args: tuple[Path, bytes, int]) -> Path:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from _stack import build_piles, count_rows, log, percentile, stack, submitter
+from _stack import build_piles, count_rows, log, percentile, stack, submitters
 
 
 def run_submitter(
@@ -74,7 +74,7 @@ def main() -> int:
         manage(s.env, "shell", "-c", "from pathlib import Path; from submissions import services; "
                "services.register_dataset_version(Path('data/datasets/ipwboard-demo/1.jsonl'), "
                "name='demo', license='CC0-1.0')")  # fmt: skip
-        identities = [submitter(s.env, f"submitter-{n:02d}") for n in range(args.submitters)]
+        identities = submitters(s.env, [f"submitter-{n:02d}" for n in range(args.submitters)])
         log(f"building {args.submitters} x {per_submitter} distinct signed bundles")
         started = time.perf_counter()
         piles = build_piles(

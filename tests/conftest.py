@@ -33,6 +33,21 @@ def django_db_setup(django_db_setup: None) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """The board caches pages keyed by a version counter; tests must not see each other's pages."""
+    from django.conf import settings
+
+    if not settings.configured:  # engine-only runs (-p no:django) have no cache to clear
+        yield
+        return
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @dataclass
 class Persona:
     user: Any

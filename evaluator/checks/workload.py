@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evaluator.bundle.tables import release_unused
 from evaluator.checks import preview
 from evaluator.errors import BundleError, register
 from evaluator.types import Check
@@ -82,6 +83,8 @@ def match_workload(
             field="query_id",
         )
     positions = np.asarray(positions, dtype=np.int64)
+    del index, unique
+    release_unused()  # the hash tables of the match: tens of MB at a million ids
     size = len(expected)
     if n < size:
         seen = np.zeros(size, dtype=bool)
