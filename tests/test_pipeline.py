@@ -218,3 +218,24 @@ def test_read_token_cannot_upload(alice: Persona, tmp_path: Path) -> None:
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission.denied"
     assert not Submission.objects.exists()
+
+
+def test_withdrawn_submission_leaves_a_public_tombstone(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any, anonymous: Persona
+) -> None:
+    body = upload(alice, make_bundle(demo_version, alice_key)).json()
+    submission = _run(body["id"])
+    assert _board_models(anonymous.api) == ["demo/heron-8b"]
+
+    response = alice.api.post(f"/api/v1/submissions/{body['id']}/withdraw/")
+    assert response.status_code in (200, 202), response.content
+
+    assert _board_models(anonymous.api) == []
+    page = anonymous.client.get(f"/submissions/{submission.pk}/")
+    assert page.status_code == 410
+    text = page.content.decode()
+    assert "withdrawn" in text
+    assert "IPW" not in text.split("<main", 1)[1].split("</main>", 1)[0]  # no figures remain
+    owner_view = alice.client.get(f"/submissions/{submission.pk}/")
+    assert owner_view.status_code == 200
+    assert b"off the board" in owner_view.content

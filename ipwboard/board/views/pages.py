@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from submissions.models import Submission
@@ -108,7 +108,13 @@ def methodology(request: HttpRequest) -> HttpResponse:
 def _visible_submissions(user: AnonymousUser | object) -> Q:
     if getattr(user, "is_staff", False):
         return Q()
-    public = Q(status=Submission.Status.SCORED, hidden=False)
+    # Held (pending review) and denied results are not public until staff approve them; withdrawn
+    # ones stay findable so their permalink can show a tombstone.
+    public = Q(
+        status=Submission.Status.SCORED,
+        hidden=False,
+        review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
+    )
     if getattr(user, "is_authenticated", False):
         return public | Q(owner=user)
     return public
@@ -121,8 +127,10 @@ def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
         ).filter(_visible_submissions(request.user)),
         pk=pk,
     )
-    if submission.withdrawn_at and submission.owner_id != getattr(request.user, "pk", None):
-        raise Http404("withdrawn")
+    is_owner = submission.owner_id == getattr(request.user, "pk", None)
+    if submission.withdrawn_at and not (is_owner or request.user.is_staff):
+        # A public tombstone: the permalink keeps working, the figures are gone.
+        return render(request, "board/tombstone.html", {"submission": submission}, status=410)
     context = {"submission": submission, "evaluation": submission.current_evaluation}
     template = "board/submission.html"
     if request.htmx:
