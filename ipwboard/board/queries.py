@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet, TextField, Window
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, RowNumber
@@ -117,14 +118,19 @@ def filtered(query: BoardQuery) -> QuerySet[Evaluation]:
     qs = Evaluation.objects.filter(ranked_submissions()).annotate(measured=measured())
     qs = _filter(qs, query)
     if not query.show_all:
-        qs = qs.annotate(
-            pair_rank=Window(
-                RowNumber(),
-                partition_by=[F(k) for k in PAIR_KEY],
-                order_by=[F("ipw").desc(), F("created_at").asc()],
-            )
-        ).filter(pair_rank=1)
+        qs = _best_per_pair(qs)
     return _ordered(qs, query)
+
+
+def _best_per_pair(qs: QuerySet[Evaluation]) -> QuerySet[Evaluation]:
+    """Each pair's best row: the highest IPW, the earliest on a tie."""
+    return qs.annotate(
+        pair_rank=Window(
+            RowNumber(),
+            partition_by=[F(k) for k in PAIR_KEY],
+            order_by=[F("ipw").desc(), F("created_at").asc()],
+        )
+    ).filter(pair_rank=1)
 
 
 def leaderboard(query: BoardQuery) -> QuerySet[Evaluation]:
@@ -216,10 +222,15 @@ def _light_rows(query: BoardQuery) -> list[Light]:
     if query.sort == "date" or query.date_from or query.date_to:
         qs = qs.annotate(measured=measured())  # JSON extraction: only when it is needed
     qs = _filter(qs, query)
-    if not query.show_all:
+    if query.show_all:
+        qs = qs.order_by()
+    elif connection.features.can_distinct_on_fields:
         qs = qs.order_by(*PAIR_ID_KEY, "-ipw", "created_at").distinct(*PAIR_ID_KEY)
     else:
-        qs = qs.order_by()
+        # SQLite (the embedded run) has no DISTINCT ON: the portable window function picks the
+        # same rows. Its ids are fetched first because Django wraps a window filter in a
+        # subquery that would merge the duplicate column selected below when sorting by IPW.
+        qs = qs.filter(pk__in=list(_best_per_pair(qs).values_list("pk", flat=True))).order_by()
     rows = list(
         qs.values_list(
             "pk",
