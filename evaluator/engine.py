@@ -251,6 +251,7 @@ def _score(
     status = np.empty(n, dtype=np.uint8)
     extracted: list[pa.Array] = []
     reasons: list[pa.Array] = []
+    texts: list[pa.Array] = []
     codes = STATUS_CODE
     row = 0
     for responses in iter_response_batches(opened.members[QUERIES], limits):
@@ -266,6 +267,7 @@ def _score(
         status[where] = batch_status
         extracted.append(pa.array(got, pa.string()))
         reasons.append(pa.array(why, pa.string()))
+        texts.append(pa.array(responses, pa.string()))
         row += len(responses)
     # Rows -> dataset order: row_at[i] is the row that answered dataset item i.
     row_at = np.empty(n, dtype=np.int64)
@@ -273,9 +275,11 @@ def _score(
     in_order = bool((row_at == np.arange(n)).all())
     extracted_column = pa.chunked_array(extracted, pa.string())
     reason_column = pa.chunked_array(reasons, pa.string())
+    response_column = pa.chunked_array(texts, pa.string())
     if not in_order:
         take = pa.array(row_at)
         extracted_column, reason_column = extracted_column.take(take), reason_column.take(take)
+        response_column = response_column.take(take)
 
     def column(name: str) -> np.ndarray:
         values = queries[name]
@@ -290,6 +294,7 @@ def _score(
         latency_s=column("latency_s"),
         ttft_s=column("ttft_s"),
         output_tokens=column("output_tokens"),
+        response=response_column,
     )
 
 

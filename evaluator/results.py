@@ -43,8 +43,11 @@ class ItemResults(Sequence[ItemResult]):
         latency_s: np.ndarray,
         ttft_s: np.ndarray,
         output_tokens: np.ndarray,  # float64, NaN where unknown
+        response: pa.ChunkedArray | None = None,  # string: the raw responses, for drill-downs
     ) -> None:
         n = len(items)
+        if response is None:
+            response = pa.chunked_array([pa.array([""] * n, pa.string())], pa.string())
         for name, column in (
             ("status", status),
             ("extracted", extracted),
@@ -53,6 +56,7 @@ class ItemResults(Sequence[ItemResult]):
             ("latency_s", latency_s),
             ("ttft_s", ttft_s),
             ("output_tokens", output_tokens),
+            ("response", response),
         ):
             if len(column) != n:
                 raise ValueError(f"{name} has {len(column)} values for {n} items")
@@ -64,6 +68,7 @@ class ItemResults(Sequence[ItemResult]):
         self.latency_s = np.asarray(latency_s, dtype=np.float64)
         self.ttft_s = np.asarray(ttft_s, dtype=np.float64)
         self.output_tokens = np.asarray(output_tokens, dtype=np.float64)
+        self.response = response
 
     @classmethod
     def from_results(
@@ -83,12 +88,15 @@ class ItemResults(Sequence[ItemResult]):
             floats([r.latency_s for r in results]),
             floats([r.ttft_s for r in results]),
             floats([r.output_tokens for r in results]),
+            pa.chunked_array([pa.array([r.response for r in results], pa.string())]),
         )
 
     def __len__(self) -> int:
         return len(self.dataset_items)
 
-    def _build(self, index: int, extracted: str | None, reason: str) -> ItemResult:
+    def _build(
+        self, index: int, extracted: str | None, reason: str, response: str | None
+    ) -> ItemResult:
         item = self.dataset_items[index]
         energy = float(self.energy_j[index])
         return ItemResult(
@@ -102,6 +110,7 @@ class ItemResults(Sequence[ItemResult]):
             latency_s=float(self.latency_s[index]),
             ttft_s=_opt_float(float(self.ttft_s[index])),
             output_tokens=_opt_int(float(self.output_tokens[index])),
+            response=response or "",
         )
 
     @overload
@@ -115,7 +124,12 @@ class ItemResults(Sequence[ItemResult]):
         if not -n <= index < n:
             raise IndexError("item index out of range")
         index %= n
-        return self._build(index, self.extracted[index].as_py(), self.reason[index].as_py())
+        return self._build(
+            index,
+            self.extracted[index].as_py(),
+            self.reason[index].as_py(),
+            self.response[index].as_py(),
+        )
 
     def __iter__(self) -> Iterator[ItemResult]:
         # A chunk of strings at a time: iterating a million results never holds them all.
@@ -123,8 +137,11 @@ class ItemResults(Sequence[ItemResult]):
             stop = min(start + _CHUNK, len(self))
             extracted = self.extracted.slice(start, stop - start).to_pylist()
             reason = self.reason.slice(start, stop - start).to_pylist()
+            response = self.response.slice(start, stop - start).to_pylist()
             for offset in range(stop - start):
-                yield self._build(start + offset, extracted[offset], reason[offset])
+                yield self._build(
+                    start + offset, extracted[offset], reason[offset], response[offset]
+                )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):

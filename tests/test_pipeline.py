@@ -55,6 +55,7 @@ def test_signed_bundle_is_scored_and_ranked(
     # IPW and IPJ follow the guide's definitions from the stored per-query rows.
     rows = list(evaluation.queries.all())
     assert len(rows) == evaluation.n_queries == demo_version.item_count
+    assert all(r.response for r in rows)  # the drill-down shows what the model answered
     mean_power = sum(r.energy_j / r.latency_s for r in rows) / len(rows)
     mean_energy = sum(r.energy_j for r in rows) / len(rows)
     assert evaluation.ipw == pytest.approx(evaluation.accuracy / mean_power, rel=1e-9)
@@ -239,3 +240,51 @@ def test_withdrawn_submission_leaves_a_public_tombstone(
     owner_view = alice.client.get(f"/submissions/{submission.pk}/")
     assert owner_view.status_code == 200
     assert b"off the board" in owner_view.content
+
+
+def test_near_identical_trace_is_held_for_review(
+    alice: Persona, alice_key: Signer, demo_version: Any, tmp_path: Path, anonymous: Persona
+) -> None:
+    """A new run id and new bytes, but the old run's power trace (rescaled): held, not ranked."""
+    import uuid
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from evaluator.bundle import pack_bundle, sign_bundle
+    from submissions import demo
+
+    manifest, queries, trace = demo.synth_run(
+        services.engine_dataset(demo_version),
+        demo.find_model("demo/heron-8b"),
+        demo.find_hardware("Demo Workstation GPU"),
+        run_date="2025-05-01",
+        seed=4242,
+    )
+    first = tmp_path / "first.ipwb"
+    pack_bundle(first, manifest, queries, trace)
+    sign_bundle(first, alice_key.key)
+    original = _run(upload(alice, first).json()["id"])
+    assert original.review == Submission.Review.NONE
+    assert original.trace_fingerprint
+
+    replay_manifest = {**manifest, "run_id": str(uuid.uuid4())}
+    responses = queries.column("response").to_pylist()
+    responses[0] += " "
+    replay_queries = queries.set_column(
+        queries.schema.get_field_index("response"), "response", pa.array(responses)
+    )
+    replay_trace = trace.set_column(
+        1, "power_w", pc.multiply(trace.column("power_w"), 1.01)
+    ).set_column(2, "energy_j", pc.multiply(trace.column("energy_j"), 1.01))
+    second = tmp_path / "second.ipwb"
+    pack_bundle(second, replay_manifest, replay_queries, replay_trace)
+    sign_bundle(second, alice_key.key)
+    replay = _run(upload(alice, second).json()["id"])
+
+    assert replay.status == Submission.Status.SCORED
+    assert replay.review == Submission.Review.PENDING
+    assert "trace-replay-suspect" in replay.labels
+    assert any(c["code"] == "replay.trace_similar" for c in replay.report["checks"])
+    ranked = [row["submission"] for row in anonymous.api.get("/api/v1/leaderboard/").json()]
+    assert str(replay.pk) not in ranked and str(original.pk) in ranked

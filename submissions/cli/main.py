@@ -19,7 +19,7 @@ from typing import Any
 
 from evaluator.errors import BundleError
 
-from . import commands
+from . import commands, record_trace
 from .client import ApiClient, CliError
 from .config import Config, default_key_path
 from .output import Output
@@ -208,7 +208,7 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _report_text(report: dict[str, Any]) -> str:
-    lines = [f"  - {note}" for note in report.get("notes", [])]
+    lines = [f"  - {quirk}" for quirk in report.get("quirks", [])]
     return "Import notes:\n" + "\n".join(lines) if lines else ""
 
 
@@ -416,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_datasets)
     commands.add_parsers(sub, common)
+    record_trace.add_parser(sub, common)
     return parser
 
 

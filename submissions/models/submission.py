@@ -66,6 +66,10 @@ class Submission(models.Model):
     synthetic = models.BooleanField(default=False)
     labels = models.JSONField(default=list, blank=True)
     manifest = models.JSONField(null=True, blank=True)
+    # Shape of the power trace (evaluator.fingerprint) and its sample count, to spot a trace
+    # replayed from another bundle; the count narrows the candidates in SQL.
+    trace_fingerprint = models.TextField(blank=True)
+    trace_samples = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     # The machine-readable report: {"error": {...}} when rejected/failed, {"checks": [...]} always.
     report = models.JSONField(default=dict, blank=True)

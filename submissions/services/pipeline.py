@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from evaluator.engine import evaluate
 from evaluator.errors import BundleError
+from evaluator.fingerprint import LENGTH_TOLERANCE, parse_fingerprint, traces_similar
 from evaluator.keys import decode_public_key
-from evaluator.types import Dataset, EvaluationResult
+from evaluator.types import Check, Dataset, EvaluationResult
 
 from .. import codes
 from ..models import (
@@ -260,15 +261,53 @@ def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
     submission.manifest = manifest
     submission.labels = list(result.labels)
 
+    checks = [check.to_dict() for check in result.checks]
+    similar = _store_trace_fingerprint(submission, info.trace_fingerprint)
+    if similar is not None:
+        submission.labels.append("trace-replay-suspect")
+        checks.append(
+            Check(
+                "replay.trace_similar",
+                "warn",
+                f"The telemetry trace is near-identical in shape to submission {similar}'s: "
+                "held for staff review.",
+                file="trace.parquet",
+            ).to_dict()
+        )
+
     evaluation = _create_evaluation(submission, result)
     submission.current_evaluation = evaluation
     submission.status = Submission.Status.SCORED
-    submission.review = Submission.Review.PENDING if result.warned else Submission.Review.NONE
-    submission.report = {"checks": [check.to_dict() for check in result.checks]}
+    held = result.warned or similar is not None
+    submission.review = Submission.Review.PENDING if held else Submission.Review.NONE
+    submission.report = {"checks": checks}
     submission.error_code = ""
     submission.finished_at = timezone.now()
     submission.save()
     return evaluation
+
+
+def _store_trace_fingerprint(submission: Submission, fingerprint: str | None) -> str | None:
+    """Record the trace's shape; return the id of an accepted submission whose trace matches."""
+    if not fingerprint:
+        return None
+    samples = parse_fingerprint(fingerprint).samples
+    submission.trace_fingerprint = fingerprint
+    submission.trace_samples = samples
+    margin = int(samples * LENGTH_TOLERANCE) + 1
+    candidates = (
+        Submission.objects.exclude(pk=submission.pk)
+        .filter(
+            status=Submission.Status.SCORED,
+            trace_samples__gte=samples - margin,
+            trace_samples__lte=samples + margin,
+        )
+        .values_list("pk", "trace_fingerprint")
+    )
+    return next(
+        (str(pk) for pk, other in candidates.iterator() if traces_similar(fingerprint, other)),
+        None,
+    )
 
 
 def _claim_fingerprints(submission: Submission, result: EvaluationResult) -> None:

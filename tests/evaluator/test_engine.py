@@ -228,3 +228,23 @@ def test_hardware_family(hardware: dict[str, str], system: dict[str, str], famil
 
     manifest = {"hardware": {"label": "x", **hardware}, "system": system}
     assert hardware_family(manifest) == family
+
+
+def test_results_keep_each_response_for_the_drilldown(tmp_path: Path) -> None:
+    """The server stores every response beside its score; they must match the bundle's rows."""
+    import zipfile
+
+    import pyarrow.parquet as pq
+    from badbundles import CORPUS_KEY, corpus_trusted_keys, make_dataset, make_valid_bundle
+
+    dataset = make_dataset()
+    path = make_valid_bundle(tmp_path, dataset, CORPUS_KEY)
+    result = evaluate(path, dataset, trusted_keys=corpus_trusted_keys())
+    with zipfile.ZipFile(path) as archive:
+        archive.extract("queries.parquet", tmp_path / "x")
+    table = pq.read_table(tmp_path / "x" / "queries.parquet", columns=["query_id", "response"])
+    sent = dict(
+        zip(table.column("query_id").to_pylist(), table.column("response").to_pylist(), strict=True)
+    )
+    assert {item.query_id: item.response for item in result.items} == sent
+    assert all(item.response for item in result.items)
