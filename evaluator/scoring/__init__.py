@@ -23,10 +23,10 @@ from evaluator.scoring.numeric import score_numeric
 from evaluator.scoring.text import score_exact
 from evaluator.types import DatasetItem, ItemScore
 
-SCORER_VERSION = "2026.11.1"
+SCORER_VERSION = "2026.11.2"  # .2: numeric_match reads a plain final-line expression
 SCORER_VERSIONS: dict[str, str] = {
     "letter_match": "1.0.0",
-    "numeric_match": "1.0.0",
+    "numeric_match": "1.1.0",
     "exact_match": "1.0.0",
     "llm_judge": "1.0.0",  # prompt: evaluator.scoring.judge.JUDGE_PROMPT_VERSION
 }

@@ -258,6 +258,15 @@ def score_numeric(item: DatasetItem, response: str) -> ItemScore:
                 inner = _last_number_first(segment)
                 if inner is not None:
                     shown, value, pct = inner
+    if value is None and kind == "expr":
+        # An expression answer stated plainly ("x^2 + 11x + 18") has no "answer is" marker; its
+        # last number (18) is not the answer, so read the final line as an expression first.
+        final_line = next((ln for ln in reversed(text.splitlines()) if ln.strip()), "")
+        try:
+            value = parse_expression(_clean_segment(final_line))
+            shown, pct, where = final_line.strip(), False, "final line"
+        except ExprError:
+            value = None
     if value is None:
         last = _last_number(text)
         if last is None:

@@ -289,6 +289,9 @@ CASES: list[tuple[str, str, str, str | None]] = [
     ("poly", "The answer is x^2 + 2x + 2.", NO, "x**2 + 2*x + 2"),
     ("poly", "\\boxed{x^{2}+2 x+1}", OK, "x**2 + 2*x + 1"),
     ("poly", "\\boxed{1 + 2x + x**2}", OK, "x**2 + 2*x + 1"),
+    # A plain final-line expression is the answer, not its last number (numeric_match 1.1.0).
+    ("poly", "x^2 + 2x + 1", OK, "x**2 + 2*x + 1"),
+    ("poly", "Multiplying out:\n\nx^2 + 2x + 3", NO, "x**2 + 2*x + 3"),
     ("poly", "\\boxed{__import__('os').system('ls')}", NO, None),
     ("surd", "\\boxed{\\frac{\\sqrt{3}}{2}}", OK, "sqrt(3)/2"),
     ("surd", "The answer is $\\frac{\\sqrt 3}{2}$.", OK, "sqrt(3)/2"),

@@ -70,20 +70,10 @@ def test_scorers_never_raise_and_stay_fast(data: st.DataObject) -> None:
     assert elapsed < SLOW_S, f"{item.method} took {elapsed:.1f}s on {response[:200]!r}"
 
 
-# Found by this file: a bare polynomial answer is read as its last number ("18"), so the
-# reference itself scores incorrect. Engine bug, reported; strict so the fix is noticed.
-KNOWN_WRONG = {"demo-num-19", "demo-num-20"}
-
-
 @pytest.mark.parametrize(
     "item",
     [
-        pytest.param(
-            item,
-            marks=pytest.mark.xfail(
-                item.id in KNOWN_WRONG, reason="expression answers", strict=True
-            ),
-        )
+        pytest.param(item, id=f"{item.method}:{item.id}")
         for item in ITEMS
         if item.reference is not None
     ],
