@@ -288,3 +288,27 @@ def test_near_identical_trace_is_held_for_review(
     assert any(c["code"] == "replay.trace_similar" for c in replay.report["checks"])
     ranked = [row["submission"] for row in anonymous.api.get("/api/v1/leaderboard/").json()]
     assert str(replay.pk) not in ranked and str(original.pk) in ranked
+
+
+def test_sweeper_deletes_only_old_orphan_bundle_files(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any, settings: Any
+) -> None:
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    owned = _run(upload(alice, make_bundle(demo_version, alice_key)).json()["id"])
+    old_orphan = default_storage.save("bundles/orphan-old.ipwb", ContentFile(b"PK"))
+    new_orphan = default_storage.save("bundles/orphan-new.ipwb", ContentFile(b"PK"))
+    two_days_ago = time.time() - 2 * 86400
+    for name in (old_orphan, owned.bundle.name):
+        os.utime(default_storage.path(name), (two_days_ago, two_days_ago))
+
+    services.sweep_stale_submissions()
+
+    assert not default_storage.exists(old_orphan)
+    assert default_storage.exists(new_orphan)  # may still be claimed by an upload in flight
+    assert default_storage.exists(owned.bundle.name)  # old, but a submission owns it
+    default_storage.delete(new_orphan)

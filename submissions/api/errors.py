@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from evaluator.errors import BundleError
+
+from ..storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
 
 _DEFAULT_CODES = {
     exceptions.NotAuthenticated: "auth.required",
@@ -29,13 +36,45 @@ def error_response(code: str, message: str, http_status: int, **extra: Any) -> R
     return Response({"error": {"code": code, "message": message, **extra}}, status=http_status)
 
 
+def unavailable_response(exc: Exception) -> Response | None:
+    """A retryable 503 (JSON, with Retry-After) when storage or the database is briefly down, so
+    clients retry instead of seeing an HTML 500. None for anything else."""
+    if isinstance(exc, StorageUnavailable):
+        code, message = "storage.unavailable", "File storage is unavailable; retry shortly."
+    elif isinstance(exc, OperationalError | InterfaceError):
+        code, message = "service.unavailable", "The database is unavailable; retry shortly."
+    else:
+        return None
+    log.warning("request refused, %s: %s", code, exc)
+    response = error_response(code, message, 503, retry_after_s=RETRY_AFTER_S)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+class RetryableUnavailable:
+    """View mixin (list it before the DRF base): storage or database outages answer with
+    :func:`unavailable_response` instead of a 500. Used by every upload endpoint."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        handled = unavailable_response(exc)
+        if handled is not None:
+            return handled
+        return super().handle_exception(exc)  # type: ignore[misc, no-any-return]
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from ..services.accounts import ActionError
+    from ..services.pipeline import ReplayBundleError
 
     if isinstance(exc, ActionError):
         return error_response(exc.code, exc.message, exc.http_status)
     if isinstance(exc, BundleError):
         body = exc.to_dict()
+        request = context.get("request")
+        if isinstance(exc, ReplayBundleError) and request is not None:
+            if request.user.pk == exc.owner_id:
+                # Only to its owner: their retry recovers the submission a lost response created.
+                body["submission_id"] = str(exc.submission_id)
         http = status.HTTP_409_CONFLICT if exc.code.startswith("bundle.replay") else 400
         if exc.code == "upload.too_large":
             http = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from ..models import DirectUpload
 from ..services import uploads
+from .errors import RetryableUnavailable
 from .serializers import (
     DirectUploadSerializer,
     SubmissionSerializer,
@@ -45,7 +46,7 @@ def _state(
     }
 
 
-class DirectUploadStart(APIView):
+class DirectUploadStart(RetryableUnavailable, APIView):
     """Bundles above ``threshold_bytes`` go straight to S3: start here, PUT each part's bytes to
     its presigned URL, then POST ``finalise``. Resume with GET ``uploads/<id>/``."""
 
@@ -83,7 +84,7 @@ def _own_upload(request: Request, pk: str) -> DirectUpload:
     return get_object_or_404(DirectUpload.objects.filter(owner=request.user), pk=pk)
 
 
-class DirectUploadDetail(APIView):
+class DirectUploadDetail(RetryableUnavailable, APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
 
     @extend_schema(responses=DirectUploadSerializer)
@@ -98,7 +99,7 @@ class DirectUploadDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DirectUploadFinalise(APIView):
+class DirectUploadFinalise(RetryableUnavailable, APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
 
     @extend_schema(request=UploadFinaliseSerializer, responses={201: SubmissionSerializer})

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
-from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
@@ -16,9 +13,8 @@ from rest_framework.views import APIView
 from .. import codes, services
 from ..models import ApiToken, DatasetVersion, Organisation, SigningKey, Submission
 from ..services.identity import KeyRegistrationError
-from ..storage import StorageUnavailable
 from .auth import token_scope
-from .errors import error_response
+from .errors import RetryableUnavailable, error_response
 from .filters import SubmissionFilter
 from .serializers import (
     ChallengeSerializer,
@@ -28,25 +24,6 @@ from .serializers import (
     SubmissionSerializer,
 )
 from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
-
-log = logging.getLogger(__name__)
-RETRY_AFTER_S = 5
-
-
-def unavailable_response(exc: Exception) -> Response | None:
-    """A retryable 503 (JSON, with Retry-After) when storage or the database is briefly down, so
-    clients retry instead of seeing an HTML 500. None for anything else."""
-    if isinstance(exc, StorageUnavailable):
-        code, message = "storage.unavailable", "File storage is unavailable; retry shortly."
-    elif isinstance(exc, OperationalError | InterfaceError):
-        code, message = "service.unavailable", "The database is unavailable; retry shortly."
-    else:
-        return None
-    log.warning("upload refused, %s: %s", code, exc)
-    response = error_response(code, message, 503, retry_after_s=RETRY_AFTER_S)
-    response["Retry-After"] = str(RETRY_AFTER_S)
-    return response
-
 
 class CanSubmit(permissions.BasePermission):
     """Writes need a 'submit' token (or a logged-in browser session)."""
@@ -77,7 +54,7 @@ def _submission_queryset() -> QuerySet[Submission]:
     )
 
 
-class SubmissionListCreate(generics.ListAPIView):
+class SubmissionListCreate(RetryableUnavailable, generics.ListAPIView):
     serializer_class = SubmissionSerializer
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
     parser_classes = [MultiPartParser]
@@ -123,9 +100,6 @@ class SubmissionListCreate(generics.ListAPIView):
         )
         data = SubmissionSerializer(submission, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        return unavailable_response(exc) or super().handle_exception(exc)
 
 
 class SubmissionDetail(generics.RetrieveAPIView):

@@ -62,7 +62,9 @@ def _client(args: argparse.Namespace, *, auth: bool = True) -> ApiClient:
     token = args.token or config.token
     if auth and not token:
         raise CliError("auth.missing", "No API token: run `ipwboard login` or pass --token.")
-    return ApiClient(server, token)
+    # Retries are announced on stderr in human mode ("retrying in N s (reason)"); --json stays
+    # quiet so stderr holds only the final error object.
+    return ApiClient(server, token, notify=None if args.json else Output().progress)
 
 
 # --- commands -------------------------------------------------------------------------------------

@@ -66,9 +66,24 @@ def progress_bar(out: Output, total: int, label: str) -> Iterator[Advance]:
 
 def streamed_upload(client: ApiClient, path: Path, out: Output, organisation: str = "") -> Any:
     size = path.stat().st_size
-    with progress_bar(out, size, f"uploading {path.name}") as advance, path.open("rb") as fh:
+    with progress_bar(out, size, f"uploading {path.name}") as advance:
+        sent = 0
+
+        def counted(n: int) -> None:
+            nonlocal sent
+            sent += n
+            advance(n)
+
+        def wrap(fh: BinaryIO) -> ProgressReader:
+            # A retry re-opens the file: wind the bar back to zero with it.
+            nonlocal sent
+            if sent:
+                advance(-sent)
+                sent = 0
+            return ProgressReader(fh, counted)
+
         data = {"organisation": organisation} if organisation else None
-        return client.upload(path, stream=ProgressReader(fh, advance), data=data)
+        return client.upload(path, data=data, wrap=wrap)
 
 
 # --- direct (presigned multipart) -----------------------------------------------------------------

@@ -82,10 +82,21 @@ def check_upload(sha: str, size: int) -> None:
         )
     duplicate = Submission.objects.filter(bundle_sha256=sha, status__in=_OPEN_STATUSES).first()
     if duplicate is not None:
-        raise BundleError(
-            codes.REPLAY_BUNDLE,
+        raise ReplayBundleError(
             f"This bundle was already submitted as {duplicate.id} ({duplicate.status}).",
+            submission_id=duplicate.id,
+            owner_id=duplicate.owner_id,
         )
+
+
+class ReplayBundleError(BundleError):
+    """``bundle.replay.bundle`` naming the open submission it repeats, so the API can hand its id
+    back to the owner (a client whose first upload was stored but whose response was lost)."""
+
+    def __init__(self, message: str, *, submission_id: uuid.UUID, owner_id: Any) -> None:
+        super().__init__(codes.REPLAY_BUNDLE, message)
+        self.submission_id = submission_id
+        self.owner_id = owner_id
 
 
 def queue_stored_bundle(
@@ -427,4 +438,7 @@ def sweep_stale_submissions() -> int:
         count += 1
     # Scratch copies left by killed workers on this host (a live task is never that old).
     purge_stale_work(settings.IPWBOARD_STALE_RUNNING_SECONDS)
+    from .orphans import purge_orphan_bundles
+
+    purge_orphan_bundles(settings.IPWBOARD_ORPHAN_BUNDLE_SECONDS)
     return count
