@@ -26,3 +26,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("ipwboard.board.urls")),
 ]
+
+# JSON errors for /api/ paths (``{"error": {"code", "message"}}``); Django's pages elsewhere.
+handler404 = "submissions.api.errors.not_found"
+handler500 = "submissions.api.errors.server_error"

@@ -137,7 +137,13 @@ def test_cli_errors_are_helpful(
         and "ipwboard login" in bad.stderr
     )
 
-    down = cli("keys", "list", "--server", f"http://127.0.0.1:{free_port()}")
+    down = cli(  # one attempt: the retries themselves are tested in test_cli_retry.py
+        "keys",
+        "list",
+        "--server",
+        f"http://127.0.0.1:{free_port()}",
+        env={"IPWBOARD_RETRY_ATTEMPTS": "1"},
+    )
     assert down.returncode == 3 and "network.unreachable" in down.stderr
 
     empty = tmp_path / "empty.ipwb"

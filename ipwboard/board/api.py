@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import queries
+from . import pagecache, queries
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
@@ -69,7 +71,26 @@ class LeaderboardAPI(APIView):
         ],
         responses=LeaderboardRowSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
+        # Public data, the same for every caller: cached per board version and filter state (as
+        # the rows, and for JSON as the rendered bytes too).
         query = queries.BoardQuery.from_params(request.query_params)
-        rows = queries.with_ranks(list(queries.leaderboard(query)))
-        return Response([row_dict(row) for row in rows])
+        rows = pagecache.versioned("api:leaderboard", query.cache_key(), lambda: _rows(query))
+        renderer = getattr(request, "accepted_renderer", None)
+        if type(renderer) is not JSONRenderer:  # the browsable API and others render per request
+            return Response(rows)
+        media_type = request.accepted_media_type
+        body = pagecache.versioned(
+            "api:leaderboard:json",
+            f"{media_type}|{query.cache_key()}",
+            lambda: renderer.render(rows, media_type, self.get_renderer_context()),
+        )
+        charset = renderer.charset
+        content_type = (
+            f"{renderer.media_type}; charset={charset}" if charset else renderer.media_type
+        )
+        return HttpResponse(body, content_type=content_type)
+
+
+def _rows(query: queries.BoardQuery) -> list[dict[str, Any]]:
+    return [row_dict(row) for row in queries.with_ranks(list(queries.leaderboard(query)))]

@@ -25,6 +25,7 @@ from .serializers import (
 )
 from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
 
+
 class CanSubmit(permissions.BasePermission):
     """Writes need a 'submit' token (or a logged-in browser session)."""
 

@@ -45,6 +45,10 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def default_attempts() -> int:
     """``IPWBOARD_RETRY_ATTEMPTS`` (1 turns retries off); 5 otherwise."""
     try:
@@ -70,7 +74,7 @@ class ApiClient:
             headers["Authorization"] = f"Token {token}"
         self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
         self.attempts = attempts if attempts is not None else default_attempts()
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep or _sleep
         self.notify = notify  # human mode: "retrying in N s (reason)" goes here (stderr)
 
     # --- retries ----------------------------------------------------------------------------------
@@ -130,10 +134,12 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> Any:
         return self._request("GET", path, params=params or None)
 
-    def post(self, path: str, json: dict[str, Any] | None = None) -> Any:
-        # Not every POST is idempotent (a second challenge, a second token): never re-send one
-        # the server may already have acted on.
-        return self._request("POST", path, json=json, resend_safe=False)
+    def post(
+        self, path: str, json: dict[str, Any] | None = None, *, idempotent: bool = False
+    ) -> Any:
+        """Not every POST is idempotent (a second challenge, a second token): unless the caller
+        says it is, one the server may already have acted on is never sent again."""
+        return self._request("POST", path, json=json, resend_safe=idempotent)
 
     def delete(self, path: str) -> Any:
         return self._request("DELETE", path)

@@ -259,6 +259,7 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_submit(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
+    client.notify = out.progress  # through the progress bar's console (quiet with --json)
     submission = commands.submit(client, args, out)
     out.result(
         submission,

@@ -147,8 +147,8 @@ def direct_upload(client: ApiClient, path: Path, out: Output, organisation: str 
             body = fh.read(part["size"])
             _put_part(storage, part["url"], body, part["part_number"])
             advance(len(body))
-    submission = client.post(
-        f"uploads/{upload['upload_id']}/finalise/", {"organisation": organisation}
+    submission = client.post(  # finalising twice returns the same submission: safe to retry
+        f"uploads/{upload['upload_id']}/finalise/", {"organisation": organisation}, idempotent=True
     )
     state = _load_state()
     state.pop(key, None)

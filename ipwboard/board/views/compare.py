@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 
 from submissions.models import Evaluation, QueryResult
 
-from .. import charts
+from .. import charts, pagecache
 from ..pairs import PairKey, best, pair_choices
 from ..queries import ROW_RELATED, measured, ranked_submissions
 
@@ -65,6 +65,10 @@ def _best_of(keys: list[PairKey]) -> dict[PairKey, Evaluation]:
 
 
 def compare(request: HttpRequest) -> HttpResponse:
+    return pagecache.cached_response(request, "compare", lambda: _compare(request))
+
+
+def _compare(request: HttpRequest) -> HttpResponse:
     requested = parse_tokens(request)
     too_many = len(requested) > MAX_PAIRS
     keys = requested[:MAX_PAIRS]

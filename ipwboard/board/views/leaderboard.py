@@ -7,12 +7,10 @@ hidden or withdrawn) and the filter state (the canonical query string): a warm p
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -21,8 +19,7 @@ from django_htmx.http import push_url
 
 from submissions.models import AIModel, Hardware
 
-from .. import queries, vocab
-from ..receivers import board_version
+from .. import pagecache, queries, vocab
 from ..state import HEADERS, BoardQuery
 
 TEMPLATE = "board/leaderboard.html"
@@ -36,31 +33,23 @@ def is_fragment(request: HttpRequest) -> bool:
 
 
 def filter_options() -> dict[str, Any]:
-    key = f"board:options:{board_version()}"
-    options = cache.get(key)
-    if options is None:
-        options = queries.filter_options()
-        cache.set(key, options, TABLE_TTL)
-    return options
+    return pagecache.versioned("options", "", queries.filter_options, TABLE_TTL)
 
 
 def table_html(request: HttpRequest, query: BoardQuery, base_path: str) -> str:
     """The rendered ranked table of ``query`` (cached per board version and state)."""
-    digest = hashlib.sha256(f"{base_path}|{query.cache_key()}".encode()).hexdigest()[:32]
-    key = f"board:table:{board_version()}:{digest}"
-    html = cache.get(key)
-    if html is None:
-        page = queries.board_page(query)
+
+    def build() -> str:
         context = {
             "query": query,
-            "page": page,
+            "page": queries.board_page(query),
             "headers": HEADERS,
             "base_path": base_path,
             "scopes": vocab.SCOPES,
         }
-        html = render_to_string(f"{TEMPLATE}#table", context, request=None)
-        cache.set(key, html, TABLE_TTL)
-    return html
+        return render_to_string(f"{TEMPLATE}#table", context, request=None)
+
+    return pagecache.versioned("table", f"{base_path}|{query.cache_key()}", build, TABLE_TTL)
 
 
 def _respond(
@@ -72,28 +61,28 @@ def _respond(
     has_form: bool = False,
 ) -> HttpResponse:
     fragment = is_fragment(request)
+
     # Anonymous visitors all get the same bytes, so the whole response is cached for them; signed-in
     # users get a fresh page shell (their name, a CSRF token) around the cached table.
-    anonymous = not request.user.is_authenticated
-    digest = hashlib.sha256(f"{request.path}|{query.cache_key()}".encode()).hexdigest()[:32]
-    page_key = f"board:page:{board_version()}:{'f' if fragment else 'p'}:{digest}"
-    if anonymous and (cached := cache.get(page_key)) is not None:
-        return _finish(HttpResponse(cached), request, query, fragment)
-    table = table_html(request, query, request.path)
-    if fragment:
-        # The filter form's hidden sort inputs follow the table (out-of-band), so the next filter
-        # change keeps the sort the user chose by clicking a column header.
-        oob = (
-            render_to_string(f"{TEMPLATE}#sort-state", {"query": query, "oob": True})
-            if has_form
-            else ""
-        )
-        response = HttpResponse(table + oob)
+    def build() -> bytes:
+        table = table_html(request, query, request.path)
+        if fragment:
+            # The filter form's hidden sort inputs follow the table (out-of-band), so the next
+            # filter change keeps the sort the user chose by clicking a column header.
+            oob = (
+                render_to_string(f"{TEMPLATE}#sort-state", {"query": query, "oob": True})
+                if has_form
+                else ""
+            )
+            return (table + oob).encode()
+        return render(request, template, {**extra(), "query": query, "table": table}).content
+
+    if pagecache.cacheable(request):
+        ident = f"{'f' if fragment else 'p'}|{request.path}|{query.cache_key()}"
+        body = pagecache.versioned("page", ident, build, TABLE_TTL)
     else:
-        response = render(request, template, {**extra(), "query": query, "table": table})
-    if anonymous:
-        cache.set(page_key, response.content.decode(), TABLE_TTL)
-    return _finish(response, request, query, fragment)
+        body = build()
+    return _finish(HttpResponse(body), request, query, fragment)
 
 
 def _finish(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from submissions.models import Submission
 
-from .. import charts, trends, vocab
-from ..receivers import board_version
+from .. import charts, pagecache, trends, vocab
 
 
 def _year(value: str | None, default: int, allowed: list[int]) -> int:
@@ -26,6 +24,10 @@ def _year(value: str | None, default: int, allowed: list[int]) -> int:
 
 def trends_page(request: HttpRequest) -> HttpResponse:
     """IPW over time within one ranking context (by default the most populated one)."""
+    return pagecache.cached_response(request, "trends", lambda: _trends_page(request))
+
+
+def _trends_page(request: HttpRequest) -> HttpResponse:
     contexts = trends.contexts()
     dataset = request.GET.get("dataset", "")[:100]
     scope = request.GET.get("scope", "")[:20]
@@ -89,20 +91,25 @@ def _trend_figures(dataset: str, scope: str, axis: str, request: HttpRequest) ->
 
 
 def methodology(request: HttpRequest) -> HttpResponse:
-    key = f"board:methodology:{board_version()}"
-    context = cache.get(key)
-    if context is None:
-        scopes = vocab.schema_enum("measurement", "scope")
-        methods = vocab.schema_enum("measurement", "method")
-        context = {
-            "metrics": vocab.METRICS,
-            "scopes": [(s, *vocab.SCOPES.get(s, (s, "Not described yet."))) for s in scopes],
-            "methods": [(m, *vocab.METHODS.get(m, (m, "Not described yet."))) for m in methods],
-            "badges": [(k, *v) for k, v in vocab.BADGES.items()],
-            "codes": list(vocab.error_codes().items()),
-        }
-        cache.set(key, context, 24 * 3600)
-    return render(request, "board/methodology.html", context)
+    return pagecache.cached_response(
+        request,
+        "methodology",
+        lambda: render(
+            request, "board/methodology.html", pagecache.versioned("methodology", "", _methodology)
+        ),
+    )
+
+
+def _methodology() -> dict[str, Any]:
+    scopes = vocab.schema_enum("measurement", "scope")
+    methods = vocab.schema_enum("measurement", "method")
+    return {
+        "metrics": vocab.METRICS,
+        "scopes": [(s, *vocab.SCOPES.get(s, (s, "Not described yet."))) for s in scopes],
+        "methods": [(m, *vocab.METHODS.get(m, (m, "Not described yet."))) for m in methods],
+        "badges": [(k, *v) for k, v in vocab.BADGES.items()],
+        "codes": list(vocab.error_codes().items()),
+    }
 
 
 def _visible_submissions(user: AnonymousUser | object) -> Q:

@@ -13,9 +13,8 @@ from django_htmx.http import push_url
 
 from submissions.models import DatasetItem, Evaluation, QueryResult
 
-from .. import badges, charts
+from .. import badges, charts, pagecache
 from ..pairs import PairKey, best, pair_evaluations, standing
-from ..receivers import board_version
 from ..trace import trace_for
 from ..trends import parse_date
 from .leaderboard import is_fragment
@@ -95,6 +94,10 @@ def drilldown(request: HttpRequest, e: Evaluation) -> dict[str, Any]:
 
 
 def pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    return pagecache.cached_response(request, "pair", lambda: _pair(request, **kwargs))
+
+
+def _pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
     key = _key(**kwargs)
     evaluations = _load(key)
     headline = best(evaluations)
@@ -140,27 +143,29 @@ def pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
 
 def badge(request: HttpRequest, **kwargs: str) -> HttpResponse:
     """SVG badge with the pair's best IPW and its rank in its own ranking context."""
-    key = _key(**kwargs)
-    cache_key = f"board:badge:{board_version()}:{key.token}"
-    svg = cache.get(cache_key)
+    # Nothing user-specific in a badge: cached for everyone.
+    return pagecache.cached_response(
+        request, "badge", lambda: _badge(_key(**kwargs)), everyone=True
+    )
+
+
+def _badge(key: PairKey) -> HttpResponse:
+    evaluations = list(pair_evaluations(key))
+    headline = best(evaluations)
     status = 200
-    if svg is None:
-        evaluations = list(pair_evaluations(key))
-        headline = best(evaluations)
-        if headline is None:
-            svg, status = badges.render("IPW", "not ranked", colour="#6e7781"), 404
-        else:
-            place = standing(key)
-            rank = f" · #{place.rank}{'=' if place.tied else ''} of {place.of}" if place else ""
-            demo = " (demo)" if headline.submission.synthetic else ""
-            right = f"{headline.ipw:.3g}/W{rank}{demo}"
-            s = headline.submission
-            svg = badges.render(
-                "IPW",
-                right,
-                title=f"{s.model.name} on {s.hardware.label}: IPW {right}",
-            )
-            cache.set(cache_key, svg, 3600)
+    if headline is None:
+        svg, status = badges.render("IPW", "not ranked", colour="#6e7781"), 404
+    else:
+        place = standing(key)
+        rank = f" · #{place.rank}{'=' if place.tied else ''} of {place.of}" if place else ""
+        demo = " (demo)" if headline.submission.synthetic else ""
+        right = f"{headline.ipw:.3g}/W{rank}{demo}"
+        s = headline.submission
+        svg = badges.render(
+            "IPW",
+            right,
+            title=f"{s.model.name} on {s.hardware.label}: IPW {right}",
+        )
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8", status=status)
     response["Cache-Control"] = "public, max-age=3600"
     # Embedded on other sites: allow that explicitly, and nothing in it may run.
