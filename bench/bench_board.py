@@ -218,6 +218,48 @@ def time_requests(repeat: int) -> dict[str, float]:
     return results
 
 
+def other_urls() -> dict[str, str]:
+    """The other public pages the load test visits: chart pages, the badge, the JSON API."""
+    from ipwboard.board.pairs import PairKey
+    from submissions.models import Submission
+
+    subs = list(
+        Submission.objects.select_related("model", "hardware", "dataset_version__dataset")
+        .filter(measurement_scope="accelerator")
+        .order_by("model__slug", "hardware__slug")[:20]
+    )
+    a, b = PairKey.of(subs[0]), PairKey.of(subs[-1])
+    return {
+        "trends": "/trends/",
+        "pair": a.url(),
+        "compare": f"/compare/?pairs={a.token},{b.token}",
+        "badge": a.badge_url(),
+        "methodology": "/methodology/",
+        "api": "/api/v1/leaderboard/?scope=accelerator",
+    }
+
+
+def time_other(repeat: int) -> dict[str, float]:
+    """Cold (cache cleared before each request) and warm medians of the other pages, anonymous."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    client = Client()
+    results: dict[str, float] = {}
+    for label, url in other_urls().items():
+        for temperature in ("cold", "warm"):
+            samples = []
+            for _ in range(max(3, repeat // 4)):
+                if temperature == "cold":
+                    cache.clear()
+                t0 = time.perf_counter()
+                response = client.get(url)
+                samples.append(time.perf_counter() - t0)
+                assert response.status_code == 200, (url, response.status_code)
+            results[f"{label} {temperature}"] = statistics.median(samples) * 1000
+    return results
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -316,7 +358,9 @@ def main() -> None:
 
     timings = time_requests(args.repeat)
     for name, ms in timings.items():
-        print(f"{name:>14}: {ms:7.1f} ms median over {args.repeat}")
+        print(f"{name:>16}: {ms:7.1f} ms median over {args.repeat}")
+    for name, ms in time_other(args.repeat).items():
+        print(f"{name:>16}: {ms:7.1f} ms median over {max(3, args.repeat // 4)}")
     page_rate, static_rate = load_test(data_dir, args.seconds, args.clients, args.workers)
     ratio = page_rate / static_rate if static_rate else 0.0
     print(

@@ -82,8 +82,11 @@ def check_upload(sha: str, size: int) -> None:
         )
     duplicate = Submission.objects.filter(bundle_sha256=sha, status__in=_OPEN_STATUSES).first()
     if duplicate is not None:
+        # The id is not in the message: someone else's submission is none of the uploader's
+        # business (the API adds ``submission_id`` to the body only for its owner).
         raise ReplayBundleError(
-            f"This bundle was already submitted as {duplicate.id} ({duplicate.status}).",
+            "This exact bundle file was already submitted and is queued or accepted; "
+            "re-run the benchmark to submit new measurements.",
             submission_id=duplicate.id,
             owner_id=duplicate.owner_id,
         )
