@@ -29,6 +29,7 @@ venv:
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 fmt: venv
 	.venv/bin/ruff check --fix .

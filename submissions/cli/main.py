@@ -246,7 +246,8 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
         "checks": [c.to_dict() for c in result.checks if c.status != "pass"],
         "scorer_version": result.scorer_version,
     }
-    warn = "".join(f"\n  warn {c['code']}: {c['message']}" for c in summary["checks"])
+    warnings = [c for c in result.checks if c.status != "pass"]
+    warn = "".join(f"\n  warn {c.code}: {c.message}" for c in warnings)
     out.result(
         summary,
         f"OK: {args.bundle} passes local preflight.\n"
