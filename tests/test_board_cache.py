@@ -24,7 +24,13 @@ from tests.conftest import Persona
 
 pytestmark = pytest.mark.django_db
 
-NEW_PAIR = ("demo/heron-8b", "Demo Laptop SoC", "2025-09-01", "q4_k_m", {})
+NEW_PAIR: tuple[str, str, str, str, dict[str, Any]] = (
+    "demo/heron-8b",
+    "Demo Laptop SoC",
+    "2025-09-01",
+    "q4_k_m",
+    {},
+)
 NEW_KEY = PairKey("demoheron-8b", "demo-laptop-soc", "ipwboard-demo", "1", "soc")
 
 

@@ -77,7 +77,8 @@ class LeaderboardAPI(APIView):
         query = queries.BoardQuery.from_params(request.query_params)
         rows = pagecache.versioned("api:leaderboard", query.cache_key(), lambda: _rows(query))
         renderer = getattr(request, "accepted_renderer", None)
-        if type(renderer) is not JSONRenderer:  # the browsable API and others render per request
+        if not isinstance(renderer, JSONRenderer) or type(renderer) is not JSONRenderer:
+            # the browsable API (and any other format) renders per request
             return Response(rows)
         media_type = request.accepted_media_type
         body = pagecache.versioned(

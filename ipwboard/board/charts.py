@@ -245,6 +245,10 @@ def compare_metric(
     return to_chart({"data": [bar], "layout": layout}, chart_id, f"{label} side by side")
 
 
+def _percent(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
 def compare_domains(
     names: Sequence[str], domains: Sequence[dict[str, dict[str, Any]]], chart_id: str
 ) -> Chart | None:
@@ -256,12 +260,7 @@ def compare_domains(
             "type": "bar",
             "name": t(name),
             "x": all_domains,
-            "y": [
-                (per.get(d) or {}).get("accuracy") * 100
-                if (per.get(d) or {}).get("accuracy") is not None
-                else None
-                for d in all_domains
-            ],
+            "y": [_percent((per.get(d) or {}).get("accuracy")) for d in all_domains],
             "marker": {"color": PALETTE[index % len(PALETTE)]},
             "hovertemplate": "%{x}: %{y:.1f}%<extra>%{fullData.name}</extra>",
         }

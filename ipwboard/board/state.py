@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -128,7 +128,9 @@ class BoardQuery:
     def to_params(self, **changes: Any) -> dict[str, str]:
         """Canonical URL parameters (defaults omitted); ``changes`` override fields first."""
         state = replace(self, **changes) if changes else self
-        s: dict[str, Any] = asdict(state)
+        # Plain attribute reads, not dataclasses.asdict (which deep-copies every field): this runs
+        # a few dozen times per rendered table (every header and pager link).
+        s: dict[str, Any] = state.__dict__
         default_desc = SORTABLE[state.sort][2]
         params = {
             "q": s["q"],

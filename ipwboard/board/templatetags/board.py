@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -89,8 +90,13 @@ def provenance(submission: Any) -> list[tuple[str, str, str, str]]:
 
 
 @register.simple_tag
+@lru_cache(maxsize=2048)
 def sort_params(query: BoardQuery, key: str) -> str:
-    """Parameters of a column header link: toggles direction on the current column."""
+    """Parameters of a column header link: toggles direction on the current column.
+
+    Pure and called twice per header per ranking (href and hx-get): memoised on the (frozen,
+    hashable) query.
+    """
     if query.sort == key:
         params = query.to_params(descending=not query.descending, page=1)
     else:
