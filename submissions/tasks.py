@@ -26,6 +26,17 @@ def _cap_memory(**kwargs: Any) -> None:
     extra_mb = settings.IPWBOARD_TASK_MEMORY_LIMIT_MB
     if extra_mb <= 0:
         return
+    # The cap is on address space, and every extra thread costs a malloc arena (64 MiB of it):
+    # pyarrow's pools alone added ~130 MiB of address space to an ordinary 60-query bundle. One
+    # pool process per core already uses the cores; run them with MALLOC_ARENA_MAX=2 as well
+    # (docker-compose sets it).
+    import pyarrow
+
+    pyarrow.set_cpu_count(1)
+    pyarrow.set_io_thread_count(1)
+    # pyarrow imports pandas lazily on its first pa.array()/pa.scalar() when pandas is installed;
+    # do it before measuring the baseline, or the first task pays for it against the cap.
+    pyarrow.array([0.0])
     with open("/proc/self/statm") as fh:  # Linux; the cap is a production (container) feature
         current = int(fh.read().split()[0]) * resource.getpagesize()
     limit = current + extra_mb * 1024**2
@@ -61,6 +72,7 @@ def evaluate_submission(self: Task, submission_id: str) -> None:
         submission = Submission.objects.get(pk=submission_id)
         services.fail_submission(submission, codes.TIME_LIMIT, "soft time limit exceeded")
     except MemoryError:
+        log.exception("submission %s exceeded the worker memory limit", submission_id)
         submission = Submission.objects.get(pk=submission_id)
         services.fail_submission(submission, codes.INTERNAL, "memory limit exceeded")
     except Exception as exc:  # ours, not the submitter's: keep a report, never leave it RUNNING

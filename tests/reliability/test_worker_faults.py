@@ -185,7 +185,8 @@ def test_task_over_memory_limit_is_failed_with_a_report(
     bundle_factory: Any,
 ) -> None:
     small, big = bundle_factory(alice_key), bundle_factory(alice_key, factor=4000)
-    with start_worker(IPWBOARD_TASK_MEMORY_LIMIT_MB="64") as worker:
+    # MALLOC_ARENA_MAX as production runs capped workers (docker-compose): see submissions/tasks.py.
+    with start_worker(IPWBOARD_TASK_MEMORY_LIMIT_MB="64", MALLOC_ARENA_MAX="2") as worker:
         # An ordinary bundle fits under the cap: the limit hits the hog, not every task.
         ordinary = post_bundle(web, alice, small).json()["id"]
         assert final_status(ordinary, timeout=60) == "scored"
