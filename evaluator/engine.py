@@ -40,6 +40,7 @@ from evaluator.metrics import MetricInputs, compute_metrics
 from evaluator.results import STATUS_CODE, ItemResults
 from evaluator.scoring import SCORER_VERSION, Judge, score_item
 from evaluator.signing import SIGNATURE_MISSING, verify_envelope
+from evaluator.trace_preview import TracePreview, TracePreviewer
 from evaluator.types import BundleInfo, Check, Dataset, EvaluationResult
 
 DATASET_MISMATCH = register(
@@ -127,9 +128,12 @@ def _evaluate(
     )
     synthetic = bool(manifest["synthetic"]) or manifest["measurement"]["method"] == "simulated"
     checks += check_timing(queries, window, limits, synthetic=synthetic)
-    trace_fingerprint = None
+    trace_fingerprint: str | None = None
+    trace_preview: TracePreview | None = None
     if opened.has(TRACE):
-        telemetry, trace_fingerprint = _telemetry(opened, manifest, queries, window, limits)
+        telemetry, trace_fingerprint, trace_preview = _telemetry(
+            opened, manifest, queries, window, limits
+        )
         checks += telemetry
     checks += check_tokens(queries)
     # Only the per-item numbers survive the checks: free the rest before scoring (a million rows
@@ -167,6 +171,7 @@ def _evaluate(
         challenge=manifest["challenge"],
         has_trace=opened.has(TRACE),
         trace_fingerprint=trace_fingerprint,
+        trace_preview=trace_preview,
     )
     return EvaluationResult(
         bundle=info,
@@ -202,16 +207,18 @@ def _telemetry(
     queries: Any,
     window: tuple[float, float],
     limits: Limits,
-) -> tuple[list[Check], str | None]:
-    """The telemetry checks and the trace's fingerprint, in one streaming pass."""
+) -> tuple[list[Check], str | None, TracePreview | None]:
+    """The telemetry checks, the trace's fingerprint and its display preview, in one pass."""
     started, ended = queries["started_at"], queries["ended_at"]
     timed = bool((~np.isnan(started) & ~np.isnan(ended)).all())
     reader = TraceReader(opened.members[TRACE], limits)
     fingerprinter = TraceFingerprinter(reader.rows)
+    previewer = TracePreviewer(reader.rows)
 
     def batches() -> Iterator[TraceBatch]:
         for batch in reader.batches():
             fingerprinter.update(batch.timestamp_ns, batch.power_w)
+            previewer.update(batch.timestamp_ns, batch.power_w)
             yield batch
 
     checks = analyse_trace(
@@ -229,7 +236,7 @@ def _telemetry(
             and (manifest.get("import") or {}).get("window_estimated")
         ),
     )
-    return checks, fingerprinter.digest()
+    return checks, fingerprinter.digest(), previewer.preview()
 
 
 def _score(

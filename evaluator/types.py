@@ -127,6 +127,9 @@ class BundleInfo:
     # A compact shape signature of the telemetry trace (``evaluator.fingerprint``): the server keeps
     # it and holds a bundle whose trace is near-identical to another's (``traces_similar``).
     trace_fingerprint: str | None = None
+    # The power trace downsampled for display (``evaluator.trace_preview``), kept by the server so
+    # that no web request reads the trace itself. ``Any``: types.py imports nothing of ours.
+    trace_preview: Any = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from celery.signals import task_failure, worker_process_init
 from django.conf import settings
 
 from . import codes, services
-from .models import Submission
 from .services.pipeline import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
@@ -48,9 +47,7 @@ class EvaluationTask(Task):
         # Celery calls this in the worker's main process when the hard time limit kills the pool
         # process: the task body never got to mark the submission, so do it here.
         if isinstance(exc, TimeLimitExceeded) and args:
-            submission = Submission.objects.filter(pk=args[0]).first()
-            if submission is not None:
-                services.fail_submission(submission, codes.TIME_LIMIT, "hard time limit exceeded")
+            services.fail_submission(args[0], codes.TIME_LIMIT, "hard time limit exceeded")
 
 
 # A pool process that dies mid-task (SIGKILL, the OOM killer, a native crash) makes Celery re-send
@@ -69,17 +66,13 @@ def evaluate_submission(self: Task, submission_id: str) -> None:
     try:
         services.process_submission(submission_id, worker_lost=self.request.retries > 0)
     except SoftTimeLimitExceeded:
-        submission = Submission.objects.get(pk=submission_id)
-        services.fail_submission(submission, codes.TIME_LIMIT, "soft time limit exceeded")
+        services.fail_submission(submission_id, codes.TIME_LIMIT, "soft time limit exceeded")
     except MemoryError:
         log.exception("submission %s exceeded the worker memory limit", submission_id)
-        submission = Submission.objects.get(pk=submission_id)
-        services.fail_submission(submission, codes.INTERNAL, "memory limit exceeded")
+        services.fail_submission(submission_id, codes.INTERNAL, "memory limit exceeded")
     except Exception as exc:  # ours, not the submitter's: keep a report, never leave it RUNNING
         log.exception("evaluating submission %s failed", submission_id)
-        submission = Submission.objects.filter(pk=submission_id).first()
-        if submission is not None:
-            services.fail_submission(submission, codes.INTERNAL, type(exc).__name__)
+        services.fail_submission(submission_id, codes.INTERNAL, type(exc).__name__)
 
 
 @task_failure.connect
@@ -89,13 +82,11 @@ def _worker_lost_for_good(
     if getattr(sender, "name", "") != evaluate_submission.name or not args:
         return
     if isinstance(exception, WorkerLostError):  # retries exhausted: the bundle kills workers
-        submission = Submission.objects.filter(pk=args[0]).first()
-        if submission is not None:
-            services.fail_submission(
-                submission,
-                codes.INTERNAL,
-                f"worker process lost {MAX_ATTEMPTS} times (killed or out of memory)",
-            )
+        services.fail_submission(
+            args[0],
+            codes.INTERNAL,
+            f"worker process lost {MAX_ATTEMPTS} times (killed or out of memory)",
+        )
 
 
 @shared_task

@@ -10,7 +10,6 @@ import json
 import re
 from typing import Any
 
-import numpy as np
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -19,7 +18,6 @@ from django.test.utils import CaptureQueriesContext
 from ipwboard.board import queries, trends, vocab
 from ipwboard.board.pairs import PairKey
 from ipwboard.board.state import SORTABLE, BoardQuery
-from ipwboard.board.trace import downsample
 from tests.browser.boarddata import SPECS, build_board
 from tests.conftest import Persona
 
@@ -388,12 +386,3 @@ def test_untrusted_names_are_escaped_everywhere(
     assert blocks
     figure = json.loads(blocks[0])
     assert any("&lt;img" in str(trace.get("x")) for trace in figure["data"])
-
-
-def test_downsample_keeps_peaks_within_budget() -> None:
-    t = np.arange(100_000, dtype=float)
-    p = np.full(t.shape, 10.0)
-    p[54_321] = 500.0
-    xs, ys = downsample(t, p)
-    assert len(xs) <= 2000 and max(ys) == 500.0
-    assert list(xs) == sorted(xs)

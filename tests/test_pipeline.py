@@ -56,6 +56,8 @@ def test_signed_bundle_is_scored_and_ranked(
     rows = list(evaluation.queries.all())
     assert len(rows) == evaluation.n_queries == demo_version.item_count
     assert all(r.response for r in rows)  # the drill-down shows what the model answered
+    preview = submission.trace_preview  # downsampled by the worker; no request reads the trace
+    assert 0 < len(preview.t_s) == len(preview.power_w) <= min(2000, preview.samples)
     mean_power = sum(r.energy_j / r.latency_s for r in rows) / len(rows)
     mean_energy = sum(r.energy_j for r in rows) / len(rows)
     assert evaluation.ipw == pytest.approx(evaluation.accuracy / mean_power, rel=1e-9)
@@ -312,3 +314,26 @@ def test_sweeper_deletes_only_old_orphan_bundle_files(
     assert default_storage.exists(new_orphan)  # may still be claimed by an upload in flight
     assert default_storage.exists(owned.bundle.name)  # old, but a submission owns it
     default_storage.delete(new_orphan)
+
+
+def test_listing_queued_submissions_costs_one_query_per_queued_row(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+) -> None:
+    """Queue position and estimated wait share their queries: one COUNT per queued row, and the
+    median processing time once per response, not once per row and field."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = alice.api.get("/api/v1/submissions/")
+        assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    upload(alice, make_bundle(demo_version, alice_key))
+    one = queries_for_list()
+    upload(alice, make_bundle(demo_version, alice_key))
+    upload(alice, make_bundle(demo_version, alice_key))
+    rows = alice.api.get("/api/v1/submissions/").json()["results"]
+    assert [r["queue_position"] for r in rows] == [3, 2, 1]
+    assert queries_for_list() == one + 2

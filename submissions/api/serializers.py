@@ -8,7 +8,11 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from ..models import ApiToken, DatasetVersion, Evaluation, SigningKey, Submission
-from ..services.accounts import estimated_wait_seconds, queue_position
+from ..services.accounts import (
+    estimated_wait_seconds,
+    median_processing_seconds,
+    queue_position,
+)
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
@@ -92,11 +96,21 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_dataset(self, obj: Submission) -> str | None:
         return str(obj.dataset_version) if obj.dataset_version_id else None
 
+    # One COUNT per queued row, and one median per response (a list serializer shares this
+    # instance across rows): the two fields below must not each repeat the same queries.
     def get_queue_position(self, obj: Submission) -> int | None:
-        return queue_position(obj)
+        cache: dict[Any, int | None] = self.__dict__.setdefault("_positions", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = queue_position(obj)
+        return cache[obj.pk]
 
     def get_estimated_wait_s(self, obj: Submission) -> float | None:
-        return estimated_wait_seconds(obj)
+        position = self.get_queue_position(obj)
+        if position is None:
+            return None
+        if "_median_s" not in self.__dict__:
+            self.__dict__["_median_s"] = median_processing_seconds()
+        return estimated_wait_seconds(position, self.__dict__["_median_s"])
 
     def get_permalink(self, obj: Submission) -> str:
         request = self.context.get("request")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .catalog import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
 from .identity import ApiToken, Challenge, Organisation, SigningKey
 from .judging import JudgeVerdict
-from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission
+from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission, TracePreview
 from .uploads import DirectUpload
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "QueryResult",
     "SigningKey",
     "Submission",
+    "TracePreview",
 ]

@@ -206,3 +206,17 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class TracePreview(models.Model):
+    """The run's power trace downsampled for display, written by the worker at scoring time.
+
+    Its own table so that list queries of submissions never load it; only the pair page does.
+    """
+
+    submission = models.OneToOneField(
+        Submission, on_delete=models.CASCADE, primary_key=True, related_name="trace_preview"
+    )
+    samples = models.PositiveBigIntegerField(help_text="Samples in the bundle's trace.")
+    t_s = models.JSONField(help_text="Seconds since the first sample.")
+    power_w = models.JSONField()

@@ -190,10 +190,8 @@ def median_processing_seconds(window: int = 50, days: int = 7) -> float | None:
     return statistics.median(durations) if durations else None
 
 
-def estimated_wait_seconds(submission: Submission) -> float | None:
+def estimated_wait_seconds(position: int | None, median_s: float | None) -> float | None:
     """Median recent processing time x queue position; None when not queued or no history."""
-    position = queue_position(submission)
-    if position is None:
+    if position is None or median_s is None:
         return None
-    median = median_processing_seconds()
-    return None if median is None else round(median * position, 1)
+    return round(median_s * position, 1)

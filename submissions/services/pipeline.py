@@ -34,11 +34,13 @@ from ..models import (
     QueryResult,
     SigningKey,
     Submission,
+    TracePreview,
 )
 from ..signals import board_changed
 from ..storage import hash_stream, local_copy, purge_stale_work, save_stream
 from .catalog import engine_dataset, resolve_hardware, resolve_model
 from .identity import consume_challenge
+from .judging import configured_judge, stamp_judge
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,7 @@ def claim_submission(
         return None
     submission = Submission.objects.get(pk=submission_id)
     if submission.attempts > MAX_ATTEMPTS:
-        fail_submission(submission, codes.INTERNAL, f"gave up after {MAX_ATTEMPTS} attempts")
+        fail_submission(submission.pk, codes.INTERNAL, f"gave up after {MAX_ATTEMPTS} attempts")
         return None
     return submission
 
@@ -177,8 +179,6 @@ def process_submission(submission_id: uuid.UUID | str, *, worker_lost: bool = Fa
 
 def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
     """Run the engine on a stored bundle (first scoring and re-scoring alike)."""
-    from .judging import configured_judge, stamp_judge  # local: keeps this edit self-contained
-
     trusted = {
         key.fingerprint: decode_public_key(key.public_key)
         for key in SigningKey.objects.filter(owner_id=submission.owner_id)
@@ -199,6 +199,11 @@ def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
 
 def resolve_dataset(spec: Mapping[str, Any]) -> Dataset:
     """The engine's dataset for a manifest's (already verified) ``dataset`` object."""
+    return engine_dataset(find_dataset_version(spec))
+
+
+def find_dataset_version(spec: Mapping[str, Any]) -> DatasetVersion:
+    """The registered version a manifest's ``dataset`` object names, or the submitter's error."""
     version = (
         DatasetVersion.objects.select_related("dataset")
         .filter(dataset__slug=str(spec.get("slug", "")), version=str(spec.get("version", "")))
@@ -212,7 +217,7 @@ def resolve_dataset(spec: Mapping[str, Any]) -> Dataset:
             file="manifest.json",
             field="dataset",
         )
-    return engine_dataset(version)
+    return version
 
 
 def record_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation | None:
@@ -255,10 +260,7 @@ def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
         )
     _claim_fingerprints(submission, result)
 
-    dataset = manifest["dataset"]
-    submission.dataset_version = DatasetVersion.objects.get(
-        dataset__slug=dataset["slug"], version=dataset["version"]
-    )
+    submission.dataset_version = find_dataset_version(manifest["dataset"])
     submission.model = resolve_model(manifest["model"])
     submission.hardware = resolve_hardware(manifest["hardware"])
     measurement = manifest["measurement"]
@@ -290,6 +292,12 @@ def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
         )
 
     evaluation = _create_evaluation(submission, result)
+    if info.trace_preview is not None:
+        preview = info.trace_preview
+        TracePreview.objects.update_or_create(
+            submission=submission,
+            defaults={"samples": preview.samples, "t_s": preview.t_s, "power_w": preview.power_w},
+        )
     submission.current_evaluation = evaluation
     submission.status = Submission.Status.SCORED
     held = result.warned or similar is not None
@@ -414,13 +422,15 @@ def reject_submission(
     )
 
 
-def fail_submission(submission: Submission, code: str, detail: str) -> None:
-    """Our fault (crash, time limit): FAILED with a report; staff can re-queue it."""
+def fail_submission(submission_id: uuid.UUID | str, code: str, detail: str) -> None:
+    """Our fault (crash, time limit): FAILED with a report; staff can re-queue it.
+
+    A conditional update by id: callers in exception handlers need not load the row first."""
     from evaluator.errors import CODES
 
     report = {"error": {"code": code, "message": CODES.get(code, detail), "detail": detail}}
     Submission.objects.filter(
-        pk=submission.pk, status__in=(Submission.Status.RUNNING, Submission.Status.QUEUED)
+        pk=submission_id, status__in=(Submission.Status.RUNNING, Submission.Status.QUEUED)
     ).update(
         status=Submission.Status.FAILED, report=report, error_code=code, finished_at=timezone.now()
     )

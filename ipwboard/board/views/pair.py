@@ -11,11 +11,10 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django_htmx.http import push_url
 
-from submissions.models import DatasetItem, Evaluation, QueryResult
+from submissions.models import DatasetItem, Evaluation, QueryResult, TracePreview
 
 from .. import badges, charts, pagecache
 from ..pairs import PairKey, best, pair_evaluations, standing
-from ..trace import trace_for
 from ..trends import parse_date
 from .leaderboard import is_fragment
 
@@ -39,12 +38,13 @@ def _load(key: PairKey) -> list[Evaluation]:
 
 def _evaluation_charts(e: Evaluation) -> dict[str, Any]:
     """Charts of one evaluation: immutable, so cached for good under its id."""
-    key = f"board:pair-charts:v2:{e.pk}"
+    key = f"board:pair-charts:v3:{e.pk}"
     found = cache.get(key)
     if found is not None:
         return found
     values = list(e.queries.values_list("energy_j", "latency_s"))
-    trace = trace_for(e.submission)
+    # Downsampled by the worker at scoring time: no request reads the bundle's trace itself.
+    trace = TracePreview.objects.filter(submission_id=e.submission_id).first()
     found = {
         "domains": charts.per_domain(e.per_domain or {}, "chart-domains"),
         "energy": charts.histogram([v[0] for v in values], "chart-energy", "Energy per query", "J"),
