@@ -157,7 +157,9 @@ def test_task_over_time_limit_is_failed_with_a_report(
 ) -> None:
     from tests.reliability.servers import gunicorn
 
-    bundle = bundle_factory(alice_key, factor=4000)
+    # ~3 s of evaluation against a 1 s limit: at factor 4000 the task took ~1.0 s, so on a busy
+    # machine the limit could fire only after the result was committed (correctly: still SCORED).
+    bundle = bundle_factory(alice_key, factor=10_000)
     # The publisher stamps its time limits on the message (they win over the worker's own), so
     # the web process must run with the same limits as the worker, as it does in production.
     with (
