@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import time
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
@@ -13,7 +14,7 @@ from celery.signals import task_failure, worker_process_init
 from django.conf import settings
 
 from . import codes, services
-from .services.pipeline import MAX_ATTEMPTS
+from .services.pipeline import MAX_ATTEMPTS, DeadlinePassed
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,14 @@ class EvaluationTask(Task):
     default_retry_delay=1,
 )
 def evaluate_submission(self: Task, submission_id: str) -> None:
+    # The publisher stamps its limits on the message; fall back to our settings.
+    soft = (self.request.timelimit or (None, None))[1] or settings.CELERY_TASK_SOFT_TIME_LIMIT
+    deadline = time.monotonic() + soft if soft else None
     try:
-        services.process_submission(submission_id, worker_lost=self.request.retries > 0)
-    except SoftTimeLimitExceeded:
+        services.process_submission(
+            submission_id, worker_lost=self.request.retries > 0, deadline=deadline
+        )
+    except (SoftTimeLimitExceeded, DeadlinePassed):
         services.fail_submission(submission_id, codes.TIME_LIMIT, "soft time limit exceeded")
     except MemoryError:
         log.exception("submission %s exceeded the worker memory limit", submission_id)

@@ -337,3 +337,19 @@ def test_listing_queued_submissions_costs_one_query_per_queued_row(
     rows = alice.api.get("/api/v1/submissions/").json()["results"]
     assert [r["queue_position"] for r in rows] == [3, 2, 1]
     assert queries_for_list() == one + 2
+
+
+def test_result_finished_after_the_deadline_is_not_recorded(
+    alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any
+) -> None:
+    import time
+
+    from submissions.services.pipeline import DeadlinePassed, process_submission
+
+    body = upload(alice, make_bundle(demo_version, alice_key)).json()
+    with pytest.raises(DeadlinePassed):
+        process_submission(body["id"], deadline=time.monotonic() - 1)
+    assert not Evaluation.objects.filter(submission_id=body["id"]).exists()
+    assert (
+        Submission.objects.get(pk=body["id"]).status == Submission.Status.RUNNING
+    )  # task fails it

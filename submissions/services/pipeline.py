@@ -7,6 +7,7 @@ runs twice (acks_late redelivery, a sweeper re-enqueue, two workers) changes not
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -164,14 +165,30 @@ def claim_submission(
     return submission
 
 
-def process_submission(submission_id: uuid.UUID | str, *, worker_lost: bool = False) -> None:
-    """The worker's whole job for one submission. Safe to call twice."""
+class DeadlinePassed(Exception):
+    """The work finished after its time limit: nothing is recorded (the caller marks it FAILED)."""
+
+
+def process_submission(
+    submission_id: uuid.UUID | str, *, worker_lost: bool = False, deadline: float | None = None
+) -> None:
+    """The worker's whole job for one submission. Safe to call twice.
+
+    ``deadline`` (``time.monotonic()``) is the task's soft time limit. Celery enforces it with a
+    signal whose exception can be lost when it lands in the wrong frame (seen in the fault tests:
+    limit signalled at 1 s, result recorded at 2 s); checking it at the commit point makes "over
+    the limit means FAILED" hold whatever the signal did.
+    """
     submission = claim_submission(submission_id, worker_lost=worker_lost)
     if submission is None:
         return
     try:
         with local_copy(submission.bundle.name) as path:
             result = _evaluate(submission, path)
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlinePassed(
+                f"evaluation finished after the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit"
+            )
         record_evaluation(submission, result)
     except BundleError as error:
         reject_submission(submission, error)
