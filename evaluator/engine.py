@@ -9,9 +9,12 @@ Server-only decisions (whose key, replays, challenges issued) are left to the ca
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +40,10 @@ from evaluator.fingerprint import TraceFingerprinter
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest import parse_time, read_manifest
 from evaluator.metrics import MetricInputs, compute_metrics
+from evaluator.prefetch import Prefetch
 from evaluator.results import STATUS_CODE, ItemResults
 from evaluator.scoring import SCORER_VERSION, Judge, score_item
-from evaluator.signing import SIGNATURE_MISSING, verify_envelope
+from evaluator.signing import SIGNATURE_MISSING, VerifiedStatement, verify_envelope
 from evaluator.trace_preview import TracePreview, TracePreviewer
 from evaluator.types import BundleInfo, Check, Dataset, EvaluationResult
 
@@ -53,6 +57,9 @@ STATEMENT_MANIFEST = register(
 )
 IMPORT_SOURCE = "ipw-harness"
 _KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens")
+# Trace batches decoded ahead of the telemetry checks: 64 x 65,536 samples x 24 bytes ~ 100 MB at
+# most, enough for the decoding to overlap the queries' checks, bounded for the memory budget.
+_TRACE_PREFETCH = 64
 # The server knows many dataset versions and learns which one a bundle ran only from its manifest;
 # a resolver is called with the manifest's (validated, signed) ``dataset`` object and may raise
 # BundleError when the version is not registered.
@@ -70,24 +77,58 @@ def evaluate(
     workdir: Path | None = None,
 ) -> EvaluationResult:
     """Evaluate one bundle; raise ``BundleError`` if it is rejected."""
+    with _scratch(workdir) as scratch:
+        checked = _validate(Path(bundle_path), dataset, trusted_keys, limits, scratch)
+        return _scored_result(checked, judge, seed, limits)
+
+
+def validate(
+    bundle_path: Path,
+    dataset: Dataset | DatasetResolver,
+    *,
+    trusted_keys: Mapping[str, bytes],
+    limits: Limits = DEFAULT_LIMITS,
+    workdir: Path | None = None,
+) -> tuple[Check, ...]:
+    """Every check ``evaluate`` runs, without re-scoring the responses; raise ``BundleError`` if
+    the bundle is rejected. (The validation benchmark times this part on its own.)"""
+    with _scratch(workdir) as scratch:
+        return tuple(_validate(Path(bundle_path), dataset, trusted_keys, limits, scratch).checks)
+
+
+@contextmanager
+def _scratch(workdir: Path | None) -> Iterator[Path]:
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="ipwb-", dir=workdir))
     try:
-        return _evaluate(Path(bundle_path), dataset, trusted_keys, limits, judge, seed, scratch)
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _evaluate(
+@dataclass
+class _Validated:
+    """A bundle that passed every check, and what scoring and the result still need."""
+
+    opened: OpenedBundle
+    verified: VerifiedStatement
+    manifest: Mapping[str, Any]
+    dataset: Dataset
+    queries: QueryColumns
+    positions: np.ndarray  # positions[row]: the dataset index row ``row`` answers
+    checks: list[Check]
+    trace_fingerprint: str | None
+    trace_preview: TracePreview | None
+
+
+def _validate(
     bundle_path: Path,
     dataset: Dataset | DatasetResolver,
     trusted_keys: Mapping[str, bytes],
     limits: Limits,
-    judge: Judge | None,
-    seed: int,
     scratch: Path,
-) -> EvaluationResult:
+) -> _Validated:
     checks: list[Check] = []
     opened = open_bundle(bundle_path, scratch / "members", limits)
     checks.append(Check("archive.safe", "pass", f"members: {', '.join(sorted(opened.members))}"))
@@ -116,10 +157,39 @@ def _evaluate(
     checks.append(Check("dataset.match", "pass", f"{dataset.slug} {dataset.version}"))
     checks += check_measurement(manifest)
 
-    queries = read_query_columns(opened.members[QUERIES], limits)
-    dataset_ids = pa.array([item.id for item in dataset.items], pa.string())
-    positions, workload = match_workload(queries.ids, dataset_ids)
-    del dataset_ids
+    # The trace is decoded on another thread from here on, while the queries are checked; its
+    # errors still surface in order, at the telemetry step (see evaluator.prefetch).
+    trace = (
+        Prefetch(lambda: _trace_batches(opened, limits), depth=_TRACE_PREFETCH)
+        if opened.has(TRACE)
+        else None
+    )
+    try:
+        return _checked_content(opened, verified, manifest, dataset, checks, trace, limits)
+    finally:
+        if trace is not None:
+            trace.close()
+
+
+def _trace_batches(opened: OpenedBundle, limits: Limits) -> Iterator[tuple[int, TraceBatch]]:
+    """(the trace's row count, batch) for each batch: the count is known once the file is open."""
+    reader = TraceReader(opened.open(TRACE), limits)
+    for batch in reader.batches():
+        yield reader.rows, batch
+
+
+def _checked_content(
+    opened: OpenedBundle,
+    verified: VerifiedStatement,
+    manifest: Mapping[str, Any],
+    dataset: Dataset,
+    checks: list[Check],
+    trace: Prefetch[tuple[int, TraceBatch]] | None,
+    limits: Limits,
+) -> _Validated:
+    """The checks on the queries and the trace, once the signature and manifest are good."""
+    queries = read_query_columns(opened.open(QUERIES), limits)
+    positions, workload = match_workload(queries.ids, dataset.columns.ids())
     checks += workload
     checks += check_values(queries)
     window = (
@@ -130,19 +200,43 @@ def _evaluate(
     checks += check_timing(queries, window, limits, synthetic=synthetic)
     trace_fingerprint: str | None = None
     trace_preview: TracePreview | None = None
-    if opened.has(TRACE):
+    if trace is not None:
         telemetry, trace_fingerprint, trace_preview = _telemetry(
-            opened, manifest, queries, window, limits
+            trace, manifest, queries, window, limits
         )
         checks += telemetry
     checks += check_tokens(queries)
+    return _Validated(
+        opened,
+        verified,
+        manifest,
+        dataset,
+        queries,
+        positions,
+        checks,
+        trace_fingerprint,
+        trace_preview,
+    )
+
+
+def _scored_result(
+    checked: _Validated, judge: Judge | None, seed: int, limits: Limits
+) -> EvaluationResult:
+    """Re-score every response of a validated bundle and compute the board's metrics."""
+    opened, manifest, dataset, queries = (
+        checked.opened,
+        checked.manifest,
+        checked.dataset,
+        checked.queries,
+    )
+    checks = checked.checks
     # Only the per-item numbers survive the checks: free the rest before scoring (a million rows
     # of seven float columns is ~56 MB).
     for name in [name for name in queries.numbers if name not in _KEPT_COLUMNS]:
         del queries.numbers[name]
     queries.response_chars = queries.response_chars[:0]
 
-    scores = _score(opened, dataset, queries, positions, judge, limits)
+    scores = _score(opened, dataset, queries, checked.positions, judge, limits)
     metrics = compute_metrics(_metric_inputs(dataset, scores), seed=seed)
     claimed = manifest["claimed"].get("accuracy")
     labels = _labels(opened, manifest)
@@ -165,13 +259,13 @@ def _evaluate(
     info = BundleInfo(
         bundle_sha256=opened.bundle_sha256,
         run_id=manifest["run_id"],
-        key_fingerprint=verified.key_fingerprint,
+        key_fingerprint=checked.verified.key_fingerprint,
         manifest=manifest,
-        member_sha256=dict(verified.subjects),
+        member_sha256=dict(checked.verified.subjects),
         challenge=manifest["challenge"],
         has_trace=opened.has(TRACE),
-        trace_fingerprint=trace_fingerprint,
-        trace_preview=trace_preview,
+        trace_fingerprint=checked.trace_fingerprint,
+        trace_preview=checked.trace_preview,
     )
     return EvaluationResult(
         bundle=info,
@@ -202,7 +296,7 @@ def _check_dataset(manifest: Mapping[str, Any], dataset: Dataset) -> None:
 
 
 def _telemetry(
-    opened: OpenedBundle,
+    trace: Iterable[tuple[int, TraceBatch]],
     manifest: Mapping[str, Any],
     queries: Any,
     window: tuple[float, float],
@@ -211,12 +305,16 @@ def _telemetry(
     """The telemetry checks, the trace's fingerprint and its display preview, in one pass."""
     started, ended = queries["started_at"], queries["ended_at"]
     timed = bool((~np.isnan(started) & ~np.isnan(ended)).all())
-    reader = TraceReader(opened.members[TRACE], limits)
-    fingerprinter = TraceFingerprinter(reader.rows)
-    previewer = TracePreviewer(reader.rows)
+    stream = iter(trace)
+    first = next(stream, None)
+    rows = first[0] if first is not None else 0
+    fingerprinter = TraceFingerprinter(rows)
+    previewer = TracePreviewer(rows)
 
     def batches() -> Iterator[TraceBatch]:
-        for batch in reader.batches():
+        if first is None:
+            return
+        for _, batch in itertools.chain([first], stream):
             fingerprinter.update(batch.timestamp_ns, batch.power_w)
             previewer.update(batch.timestamp_ns, batch.power_w)
             yield batch
@@ -228,7 +326,7 @@ def _telemetry(
         power_limit=power_limit_w(manifest, limits),
         claimed_energy_j=float(np.sum(queries["energy_j"])),
         query_intervals=(started, ended) if timed else None,
-        total_rows=reader.rows,
+        total_rows=rows,
         limits=limits,
         # A harness import's window is an estimate: the energy-sum check only warns (and says so).
         estimated_window=bool(
@@ -253,7 +351,7 @@ def _score(
     reason as Arrow strings per batch); numbers stay numpy columns. ``positions[row]`` is the row's
     dataset index (from the workload check, which guarantees a permutation).
     """
-    items = dataset.items
+    items = dataset.columns
     n = len(items)
     status = np.empty(n, dtype=np.uint8)
     extracted: list[pa.Array] = []
@@ -261,13 +359,14 @@ def _score(
     texts: list[pa.Array] = []
     codes = STATUS_CODE
     row = 0
-    for responses in iter_response_batches(opened.members[QUERIES], limits):
-        where = positions[row : row + len(responses)].tolist()
+    for responses in iter_response_batches(opened.open(QUERIES), limits):
+        where = positions[row : row + len(responses)]
         batch_status = np.empty(len(responses), dtype=np.uint8)
         got: list[str | None] = []
         why: list[str] = []
-        for offset, (index, response) in enumerate(zip(where, responses, strict=True)):
-            score = score_item(items[index], response, judge)
+        # The batch's items built at once from the Arrow columns, in the rows' order.
+        for offset, (item, response) in enumerate(zip(items.take(where), responses, strict=True)):
+            score = score_item(item, response, judge)
             batch_status[offset] = codes[score.status]
             got.append(score.extracted)
             why.append(score.reason)
@@ -313,7 +412,7 @@ def _metric_inputs(dataset: Dataset, results: ItemResults) -> MetricInputs:
         latency_s=results.latency_s,
         ttft_s=results.ttft_s,
         output_tokens=results.output_tokens,
-        domains=[item.domain for item in dataset.items],
+        domains=dataset.columns.domains(),
     )
 
 

@@ -65,11 +65,15 @@ class TraceFingerprinter:
         n = len(power_w)
         if n == 0:
             return
-        index = np.arange(self.seen, self.seen + n, dtype=np.int64)
-        slices = np.minimum(index // self.width, BINS - 1)
+        # Slices are contiguous runs of rows (the last one open-ended): one reduceat per batch
+        # over the runs it touches, rather than a per-row slice index.
         good = np.isfinite(power_w) & (power_w > 0)
-        self.sums += np.bincount(slices[good], weights=power_w[good], minlength=BINS)
-        self.counts += np.bincount(slices[good], minlength=BINS)
+        first = min(self.seen // self.width, BINS - 1)
+        last = min((self.seen + n - 1) // self.width, BINS - 1)
+        cuts = np.arange(first + 1, last + 1, dtype=np.int64) * self.width - self.seen
+        starts = np.concatenate(([0], cuts))
+        self.sums[first : last + 1] += np.add.reduceat(np.where(good, power_w, 0.0), starts)
+        self.counts[first : last + 1] += np.add.reduceat(good.astype(np.int64), starts)
         if self.first_ns is None:
             self.first_ns = int(timestamp_ns[0])
         self.last_ns = int(timestamp_ns[-1])

@@ -15,6 +15,7 @@ from typing import Any, overload
 import numpy as np
 import pyarrow as pa
 
+from evaluator.items import DatasetItems
 from evaluator.types import DatasetItem, ItemResult, ItemStatus
 
 STATUSES: tuple[ItemStatus, ...] = ("correct", "incorrect", "unscored")
@@ -60,7 +61,8 @@ class ItemResults(Sequence[ItemResult]):
         ):
             if len(column) != n:
                 raise ValueError(f"{name} has {len(column)} values for {n} items")
-        self.dataset_items = items
+        # Arrow columns (``evaluator.items``): ids, domains and methods are read a chunk at a time.
+        self.dataset_items = DatasetItems.build(items)
         self.status = np.asarray(status, dtype=np.uint8)
         self.extracted = extracted
         self.reason = reason
@@ -95,14 +97,18 @@ class ItemResults(Sequence[ItemResult]):
         return len(self.dataset_items)
 
     def _build(
-        self, index: int, extracted: str | None, reason: str, response: str | None
+        self,
+        index: int,
+        key: tuple[str, str, str],  # the item's (id, domain, method)
+        extracted: str | None,
+        reason: str,
+        response: str | None,
     ) -> ItemResult:
-        item = self.dataset_items[index]
         energy = float(self.energy_j[index])
         return ItemResult(
-            query_id=item.id,
-            domain=item.domain,
-            method=item.method,
+            query_id=key[0],
+            domain=key[1],
+            method=key[2],
             status=STATUSES[int(self.status[index])],
             extracted=extracted,
             reason=reason,
@@ -124,8 +130,10 @@ class ItemResults(Sequence[ItemResult]):
         if not -n <= index < n:
             raise IndexError("item index out of range")
         index %= n
+        item = self.dataset_items[index]
         return self._build(
             index,
+            (item.id, item.domain, item.method),
             self.extracted[index].as_py(),
             self.reason[index].as_py(),
             self.response[index].as_py(),
@@ -138,9 +146,14 @@ class ItemResults(Sequence[ItemResult]):
             extracted = self.extracted.slice(start, stop - start).to_pylist()
             reason = self.reason.slice(start, stop - start).to_pylist()
             response = self.response.slice(start, stop - start).to_pylist()
+            keys = self.dataset_items.keys(start, stop)
             for offset in range(stop - start):
                 yield self._build(
-                    start + offset, extracted[offset], reason[offset], response[offset]
+                    start + offset,
+                    keys[offset],
+                    extracted[offset],
+                    reason[offset],
+                    response[offset],
                 )
 
     def __eq__(self, other: object) -> bool:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+if TYPE_CHECKING:
+    from evaluator.items import DatasetItems
 
 CheckStatus = Literal["pass", "warn", "fail"]
 ItemStatus = Literal["correct", "incorrect", "unscored"]
@@ -27,10 +30,22 @@ class Dataset:
     slug: str
     version: str
     sha256: str  # of the canonical JSONL file
-    items: tuple[DatasetItem, ...]
+    # Any sequence of items is accepted and kept as ``evaluator.items.DatasetItems`` (Arrow
+    # columns): a million items as Python objects would not fit the worker's memory budget.
+    items: Sequence[DatasetItem]
+
+    def __post_init__(self) -> None:
+        from evaluator.items import DatasetItems  # items.py imports this module
+
+        object.__setattr__(self, "items", DatasetItems.build(self.items))
+
+    @property
+    def columns(self) -> DatasetItems:
+        """``items`` with its Arrow-side API (ids, domains, batch ``take``)."""
+        return cast("DatasetItems", self.items)
 
     def ids(self) -> list[str]:
-        return [item.id for item in self.items]
+        return list(self.columns.ids().to_pylist())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, overload
+from typing import NamedTuple, TypeAlias, overload
 
 import numpy as np
 import pyarrow as pa
@@ -89,8 +89,12 @@ _COMPATIBLE: dict[pa.DataType, tuple[pa.DataType, ...]] = {
 }
 
 
+# A Parquet member: a path, or an open reader (``evaluator.bundle.unpack.Member.open``).
+Source: TypeAlias = Path | pa.NativeFile
+
+
 def open_parquet(
-    path: Path, columns: tuple[Column, ...], file: str, max_rows: int, codes: dict[str, str]
+    path: Source, columns: tuple[Column, ...], file: str, max_rows: int, codes: dict[str, str]
 ) -> pq.ParquetFile:
     try:
         # No pre-buffering: it caches every column chunk of the file (the whole trace, compressed)
@@ -208,7 +212,7 @@ def _require_non_null(
         )
 
 
-def read_query_columns(path: Path, limits: Limits = DEFAULT_LIMITS) -> QueryColumns:
+def read_query_columns(path: Source, limits: Limits = DEFAULT_LIMITS) -> QueryColumns:
     handle = open_parquet(path, QUERY_COLUMNS, QUERIES_NAME, limits.max_queries, Q)
     rows = handle.metadata.num_rows
     if rows == 0:
@@ -261,7 +265,7 @@ def release_unused() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def iter_responses(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str]]:
+def iter_responses(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str]]:
     """(query_id, response) for every row, in file order, one batch in memory at a time."""
     handle = pq.ParquetFile(path, pre_buffer=False)
     for batch in handle.iter_batches(
@@ -272,7 +276,7 @@ def iter_responses(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[tupl
         )
 
 
-def iter_response_batches(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[list[str]]:
+def iter_response_batches(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[list[str]]:
     """The response column in file order, one batch (``limits.batch_rows``) at a time."""
     handle = pq.ParquetFile(path, pre_buffer=False)
     for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=["response"]):
@@ -288,7 +292,7 @@ class TraceBatch(NamedTuple):
 class TraceReader:
     """An opened, schema-checked trace.parquet; ``batches()`` streams it."""
 
-    def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, path: Source, limits: Limits = DEFAULT_LIMITS) -> None:
         # Opened eagerly so a bad file fails here, not at the first batch.
         self.handle = open_parquet(path, TRACE_COLUMNS, TRACE_NAME, limits.max_trace_samples, T)
         self.rows: int = self.handle.metadata.num_rows
@@ -312,5 +316,5 @@ class TraceReader:
         release_unused()
 
 
-def iter_trace(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:
+def iter_trace(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[TraceBatch]:
     return TraceReader(path, limits).batches()

@@ -35,6 +35,7 @@ from evaluator.datasets.validate import (
     item_from_json,
 )
 from evaluator.errors import BundleError
+from evaluator.items import DatasetItems, first_duplicate
 from evaluator.types import Dataset, DatasetItem
 
 ReferencesMode = Literal["public", "private"]
@@ -215,55 +216,60 @@ def _load_private(path: Path, meta: DatasetMeta, public_sha: str) -> dict[str, s
 
 
 def load_dataset(path: Path, private: Path | None = None) -> Dataset:
-    """Stream, validate and return a dataset; errors name the file and line."""
+    """Stream, validate and return a dataset; errors name the file and line.
+
+    Items go straight into Arrow columns (``evaluator.items``) a batch at a time, so loading a
+    million items never holds them all as Python objects; duplicate ids are found afterwards in
+    Arrow rather than with a million-entry dict.
+    """
     path = Path(path)
     where = str(path)
-    digest = hashlib.sha256()
-    meta: DatasetMeta | None = None
-    items: list[DatasetItem] = []
-    seen: dict[str, int] = {}
-    for lineno, obj in _json_lines(path, digest):
-        if meta is None:
-            meta = _meta_from_header(obj, where)
-            continue
-        item = item_from_json(obj, where=where, row=lineno, references=meta.references)
-        if item.id in seen:
-            raise BundleError(
-                DUPLICATE_ID,
-                f"id {item.id!r} already used on line {seen[item.id]}",
-                where,
-                lineno,
-                "id",
-            )
-        seen[item.id] = lineno
-        items.append(item)
-    if meta is None:
-        raise BundleError(FILE_INVALID, "the dataset file is empty", where)
-    if not items:
-        raise BundleError(FILE_INVALID, "the dataset has no items", where)
-    sha = digest.hexdigest()
+    meta = read_dataset_meta(path)
+    refs: dict[str, str] | None = None
     if private is not None:
         if meta.references != "private":
             raise BundleError(
                 PRIVATE_MISMATCH, "public file already carries its references", where, 1
             )
-        refs = _load_private(Path(private), meta, sha)
-        missing = [i.id for i in items if i.id not in refs]
-        extra = set(refs) - set(seen)
+        refs = _load_private(Path(private), meta, dataset_sha256(path))
+    digest = hashlib.sha256()
+    missing: list[str] = []
+
+    def items() -> Iterator[DatasetItem]:
+        for lineno, obj in _json_lines(path, digest):
+            if lineno == 1:
+                continue  # the header, read above
+            item = item_from_json(obj, where=where, row=lineno, references=meta.references)
+            if refs is not None:
+                if item.id not in refs:
+                    missing.append(item.id)
+                    continue
+                full = {**item_to_json(item), "reference": refs[item.id]}
+                item = item_from_json(full, where=str(private), row=lineno, references="public")
+            yield item
+
+    table = DatasetItems.build(items())
+    if not len(table) and not missing:
+        raise BundleError(FILE_INVALID, "the dataset has no items", where)
+    if refs is not None:
+        extra = set(refs).difference(table.ids().to_pylist())
         if missing or extra:
             raise BundleError(
                 PRIVATE_MISMATCH,
                 f"private file ids differ: missing {missing[:5]}, unknown {sorted(extra)[:5]}",
                 str(private),
             )
-        merged = []
-        for item in items:
-            full = {**item_to_json(item), "reference": refs[item.id]}
-            merged.append(
-                item_from_json(full, where=str(private), row=seen[item.id], references="public")
-            )
-        items = merged
-    return Dataset(slug=meta.slug, version=meta.version, sha256=sha, items=tuple(items))
+    repeated = first_duplicate(table.ids())
+    if repeated is not None:
+        first, row, item_id = repeated
+        raise BundleError(
+            DUPLICATE_ID,
+            f"id {item_id!r} already used on line {first + 2}",
+            where,
+            row + 2,
+            "id",
+        )
+    return Dataset(slug=meta.slug, version=meta.version, sha256=digest.hexdigest(), items=table)
 
 
 def _atomic_write(path: Path, lines: Iterable[bytes]) -> str:

@@ -119,7 +119,7 @@ def test_pack_accepts_parquet_paths_and_fills_optional_columns(
     out = pack_bundle(tmp_path / "p.ipwb", manifest, tmp_path / "q.parquet", trace_path)
     sign_bundle(out, CORPUS_KEY)
     opened = open_bundle(out, tmp_path / "unpacked")
-    written = pq.read_table(opened.members["queries.parquet"])
+    written = pq.read_table(opened.open("queries.parquet"))
     assert written.schema == QUERY_SCHEMA
     assert written.column("power_min_w").null_count == written.num_rows
     evaluate(out, corpus_dataset, trusted_keys=trusted_keys)
@@ -128,17 +128,24 @@ def test_pack_accepts_parquet_paths_and_fills_optional_columns(
 def test_open_bundle_hashes_members_and_stays_in_workdir(
     tmp_path: Path, valid_bundle: Path
 ) -> None:
-    opened = open_bundle(valid_bundle, tmp_path / "w")
-    assert set(opened.members) == set(ALLOWED_MEMBERS)
-    for name, path in opened.members.items():
-        assert path.parent == tmp_path / "w"
-        assert opened.member_size[name] == path.stat().st_size
     import hashlib
 
-    assert (
-        opened.member_sha256["manifest.json"]
-        == hashlib.sha256(opened.read_bytes("manifest.json")).hexdigest()
-    )
+    opened = open_bundle(valid_bundle, tmp_path / "w")
+    assert set(opened.members) == set(ALLOWED_MEMBERS)
+    with zipfile.ZipFile(valid_bundle) as archive:
+        for name, member in opened.members.items():
+            # Deflated members are unpacked into the work dir; stored ones are read in place.
+            stored = archive.getinfo(name).compress_type == zipfile.ZIP_STORED
+            assert member.path == (valid_bundle if stored else tmp_path / "w" / name)
+            data = archive.read(name)
+            assert opened.read_bytes(name) == data
+            assert opened.open(name).read() == data
+            assert opened.member_size[name] == len(data)
+            assert opened.member_sha256[name] == hashlib.sha256(data).hexdigest()
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [
+        "manifest.json",
+        "signature.dsse.json",
+    ]
 
 
 def test_sign_refuses_an_invalid_manifest(tmp_path: Path, valid_bundle: Path) -> None:
