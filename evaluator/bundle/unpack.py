@@ -373,7 +373,8 @@ def open_bundle(path: Path, workdir: Path, limits: Limits = DEFAULT_LIMITS) -> O
                 member_size[info.orig_filename] = member.size
     except zipfile.BadZipFile as exc:
         raise BundleError(ARCHIVE_CORRUPT, f"damaged ZIP archive: {exc}") from exc
-    except (EOFError, zipfile.LargeZipFile, NotImplementedError) as exc:
+    except (EOFError, zipfile.LargeZipFile, NotImplementedError, UnicodeDecodeError) as exc:
+        # UnicodeDecodeError: a header flags its name as UTF-8 and it is not.
         raise BundleError(ARCHIVE_CORRUPT, f"unreadable ZIP archive: {exc}") from exc
     except OSError as exc:
         # zlib errors surface as zlib.error (an Exception, not OSError) and are handled in _extract.
