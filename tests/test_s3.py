@@ -7,6 +7,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from django.utils import timezone
 
 from ipwboard.board import exports
 from submissions import services
@@ -174,3 +176,39 @@ def test_direct_upload_refuses_a_replay_and_deletes_it(
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "bundle.replay.bundle"
     assert not default_storage.exists(f"bundles/{body['upload_id']}.ipwb")
     assert alice.api.delete(f"/api/v1/uploads/{body['upload_id']}/").status_code == 204
+
+
+def test_the_sweeper_aborts_expired_direct_uploads(s3: dict[str, Any], alice: Persona) -> None:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3["endpoint_url"],
+        region_name=s3["region_name"],
+        aws_access_key_id=s3["access_key"],
+        aws_secret_access_key=s3["secret_key"],
+    )
+
+    def open_uploads() -> set[str]:
+        listed = client.list_multipart_uploads(Bucket=s3["bucket_name"])
+        return {u["UploadId"] for u in listed.get("Uploads", [])}
+
+    abandoned = alice.api.post("/api/v1/uploads/", {"size": 1000}, format="json").json()
+    _put(abandoned["parts"][0]["url"], os.urandom(1000))
+    live = alice.api.post("/api/v1/uploads/", {"size": 1000}, format="json").json()
+    stale = DirectUpload.objects.get(pk=abandoned["upload_id"])
+    fresh = DirectUpload.objects.get(pk=live["upload_id"])
+    assert open_uploads() == {stale.s3_upload_id, fresh.s3_upload_id}
+    DirectUpload.objects.filter(pk=stale.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    services.sweep_stale_submissions()
+
+    # The abandoned upload's parts are gone from the bucket; the one still in time is untouched.
+    assert open_uploads() == {fresh.s3_upload_id}
+    assert DirectUpload.objects.get(pk=stale.pk).state == "aborted"
+    assert DirectUpload.objects.get(pk=fresh.pk).state == "open"
+    late = alice.api.post(f"/api/v1/uploads/{stale.pk}/finalise/", {}, format="json")
+    assert late.status_code in (400, 409, 410), late.content
+    assert "error" in late.json()

@@ -469,6 +469,8 @@ def sweep_stale_submissions() -> int:
     # Scratch copies left by killed workers on this host (a live task is never that old).
     purge_stale_work(settings.IPWBOARD_STALE_RUNNING_SECONDS)
     from .orphans import purge_orphan_bundles
+    from .uploads import expire_direct_uploads
 
     purge_orphan_bundles(settings.IPWBOARD_ORPHAN_BUNDLE_SECONDS)
+    expire_direct_uploads()
     return count

@@ -225,10 +225,34 @@ def abort_direct_upload(upload: DirectUpload, actor: AbstractBaseUser) -> None:
     _check_owner(upload, actor)
     if upload.state != DirectUpload.State.OPEN:
         return
+    _abort(upload)
+
+
+def _abort(upload: DirectUpload) -> None:
     try:
         _client().abort_multipart_upload(
             Bucket=_bucket(), Key=s3_key(upload.key), UploadId=upload.s3_upload_id
         )
     except Exception:  # already gone on the S3 side: the row is what matters
         log.warning("aborting multipart upload %s failed", upload.pk, exc_info=True)
-    DirectUpload.objects.filter(pk=upload.pk).update(state=DirectUpload.State.ABORTED)
+    DirectUpload.objects.filter(pk=upload.pk, state=DirectUpload.State.OPEN).update(
+        state=DirectUpload.State.ABORTED
+    )
+
+
+def expire_direct_uploads() -> int:
+    """Abort the open multipart uploads past their expiry (run by the sweeper).
+
+    A client that starts a direct upload and walks away leaves parts in the bucket that S3 keeps,
+    and bills, until the upload is completed or aborted; nothing else would ever remove them.
+    """
+    if not direct_uploads_available():
+        return 0
+    expired = list(
+        DirectUpload.objects.filter(state=DirectUpload.State.OPEN, expires_at__lt=timezone.now())
+    )
+    for upload in expired:
+        _abort(upload)
+    if expired:
+        log.info("aborted %d expired direct upload(s)", len(expired))
+    return len(expired)
