@@ -317,6 +317,8 @@ if IPWBOARD_JUDGE_URL and not IPWBOARD_JUDGE_MODEL:
     raise ImproperlyConfigured("IPWBOARD_JUDGE_URL is set: set IPWBOARD_JUDGE_MODEL too")
 # Re-scoring one submission runs on the scoring queue, like the fan-out over a dataset version.
 CELERY_TASK_ROUTES["submissions.tasks.rescore_submission"] = {"queue": "scoring"}
+# So is the first judging of a new submission's open-ended items (JUDGING -> SCORED).
+CELERY_TASK_ROUTES["submissions.tasks.judge_submission"] = {"queue": "scoring"}
 # boto3's transfer manager buffers up to max_in_memory_upload_chunks x multipart_chunksize per
 # upload (10 x 8 MiB by default): bound it so a streamed 1 GiB upload keeps the web process flat.
 IPWBOARD_S3_TRANSFER_CONCURRENCY = env_int("IPWBOARD_S3_TRANSFER_CONCURRENCY", 2)

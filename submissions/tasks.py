@@ -95,6 +95,22 @@ def _worker_lost_for_good(
         )
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def judge_submission(submission_id: str) -> str:
+    """JUDGING -> SCORED on the "scoring" queue (judge calls are I/O-bound; see CELERY_TASK_ROUTES).
+    A crash or time limit marks it FAILED with a report; a lost worker redelivers the message."""
+    from .services.rescore import complete_judging
+
+    try:
+        return complete_judging(submission_id).outcome
+    except (SoftTimeLimitExceeded, DeadlinePassed):
+        services.fail_submission(submission_id, codes.TIME_LIMIT, "judging: soft time limit")
+    except Exception as exc:  # ours, never the submitter's: keep a report, never leave it JUDGING
+        log.exception("judging submission %s failed", submission_id)
+        services.fail_submission(submission_id, codes.INTERNAL, f"judging: {type(exc).__name__}")
+    return "failed"
+
+
 @shared_task
 def sweep_stale_submissions() -> int:
     return services.sweep_stale_submissions()

@@ -25,6 +25,7 @@ from evaluator.scoring import SCORER_VERSION
 from submissions import services
 from submissions.models import JudgeVerdict, QueryResult, Submission
 from submissions.services.judging import configured_judge, judge_tag
+from submissions.services.rescore import complete_judging
 from tests.conftest import Persona, Signer, upload
 
 VAGUE = "it depends on many factors"  # submissions.demo's wrong open-ended answer
@@ -123,8 +124,11 @@ def judge_server() -> Iterator[LocalJudgeServer]:
 
 
 def _scored(persona: Persona, path: Path) -> Submission:
+    """Validation worker, then (when it hands over) the scoring queue's judging task."""
     body = upload(persona, path).json()
     services.process_submission(body["id"])
+    if Submission.objects.get(pk=body["id"]).status == Submission.Status.JUDGING:
+        complete_judging(body["id"])
     return Submission.objects.select_related("current_evaluation").get(pk=body["id"])
 
 
@@ -186,6 +190,106 @@ def test_local_judge_scores_open_ended_items(
     [check] = [c for c in evaluation.checks if c["code"] == "scoring.judge"]
     assert judge.judge_id in check["message"]
     assert JudgeVerdict.objects.filter(judge_id=judge.judge_id).count() == 10
+
+
+def test_validation_hands_open_ended_items_to_the_scoring_queue(
+    alice: Persona,
+    anonymous: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
+    settings: Any,
+    judge_server: LocalJudgeServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The validation worker never calls the judge: it records the bundle JUDGING (accepted, not
+    ranked) and queues the judging task, which judges and publishes."""
+    from submissions import tasks
+
+    use_judge(settings, judge_server)
+    path = make_bundle(demo_version, alice_key)
+    body = upload(alice, path).json()
+    sent: list[tuple[str, ...]] = []
+    original = tasks.judge_submission.delay
+    tasks.judge_submission.delay = lambda *args: sent.append(args)  # type: ignore[method-assign]
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.process_submission(body["id"])
+    finally:
+        tasks.judge_submission.delay = original  # type: ignore[method-assign]
+    submission = Submission.objects.get(pk=body["id"])
+    assert submission.status == Submission.Status.JUDGING, submission.report
+    assert sent == [(body["id"],)]
+    assert judge_server.requests == []  # not one judge call on the validation worker
+    assert not submission.is_ranked
+    assert body["id"] not in anonymous.client.get("/api/v1/leaderboard/?all=1").content.decode()
+    first = submission.current_evaluation
+    assert {r.status for r in _open_ended(submission)} == {"unscored"}
+    # The same upload again is still a replay while it waits for the judge.
+    assert upload(alice, path).status_code == 409
+    assert tasks.judge_submission.name in settings.CELERY_TASK_ROUTES
+    assert settings.CELERY_TASK_ROUTES[tasks.judge_submission.name] == {"queue": "scoring"}
+
+    assert complete_judging(body["id"]).outcome == "created"
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.SCORED and submission.is_ranked
+    assert submission.current_evaluation_id != first.pk
+    assert set(submission.evaluations.values_list("pk", flat=True)) >= {first.pk}
+    assert {r.status for r in _open_ended(submission)} == {"correct", "incorrect"}
+    assert len(judge_server.requests) == 20
+    assert complete_judging(body["id"]).outcome == "skipped"  # a second run changes nothing
+    assert body["id"] in anonymous.client.get("/api/v1/leaderboard/?all=1").content.decode()
+
+
+def test_the_sweeper_requeues_lost_judging(
+    alice: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
+    settings: Any,
+    judge_server: LocalJudgeServer,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from submissions import tasks
+
+    use_judge(settings, judge_server)
+    body = upload(alice, make_bundle(demo_version, alice_key)).json()
+    services.process_submission(body["id"])  # the on-commit enqueue never fires in this test
+    sent: list[tuple[str, ...]] = []
+    original = tasks.judge_submission.delay
+    tasks.judge_submission.delay = lambda *args: sent.append(args)  # type: ignore[method-assign]
+    try:
+        services.sweep_stale_submissions()
+        assert sent == []  # not stale yet
+        Submission.objects.filter(pk=body["id"]).update(
+            started_at=timezone.now() - timedelta(hours=2)
+        )
+        services.sweep_stale_submissions()
+    finally:
+        tasks.judge_submission.delay = original  # type: ignore[method-assign]
+    assert sent == [(body["id"],)]
+
+
+def test_judging_without_a_judge_any_more_publishes_as_is(
+    alice: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
+    settings: Any,
+    judge_server: LocalJudgeServer,
+) -> None:
+    use_judge(settings, judge_server)
+    body = upload(alice, make_bundle(demo_version, alice_key)).json()
+    services.process_submission(body["id"])
+    settings.IPWBOARD_JUDGE_URL = ""  # the operator turned the judge off meanwhile
+    assert complete_judging(body["id"]).outcome == "unchanged"
+    submission = Submission.objects.get(pk=body["id"])
+    assert submission.status == Submission.Status.SCORED
+    assert {r.status for r in _open_ended(submission)} == {"unscored"}
+    assert judge_server.requests == []
 
 
 def test_same_responses_are_judged_once(

@@ -13,6 +13,7 @@ from evaluator.scoring import SCORER_VERSION
 from submissions import services, tasks
 from submissions.models import AuditLog, Evaluation, JudgeVerdict, Submission
 from submissions.services.rescore import (
+    complete_judging,
     rescore_plan,
     rescore_submission,
     target_scorer_version,
@@ -50,8 +51,11 @@ def board_signals() -> Iterator[list[Any]]:
 
 
 def _scored(persona: Persona, path: Any) -> Submission:
+    """Validation, then the judging task when a judge is configured (the scoring queue's job)."""
     body = upload(persona, path).json()
     services.process_submission(body["id"])
+    if Submission.objects.get(pk=body["id"]).status == Submission.Status.JUDGING:
+        complete_judging(body["id"])
     submission = Submission.objects.get(pk=body["id"])
     assert submission.status == Submission.Status.SCORED, submission.report
     return submission
@@ -181,9 +185,11 @@ def test_partial_judging_is_completed_by_a_later_rescore(
     submission = _scored(alice, make_bundle(demo_version, alice_key))
     partial = submission.current_evaluation
     assert partial.scorer_version.endswith("+partial")
+    # Two rows so far: the validation worker's (no judge) and the judging task's (partial).
+    assert Evaluation.objects.filter(submission=submission).count() == 2
     # While the judge still fails, re-scoring records nothing new.
     assert rescore_submission(submission.pk).outcome == "unchanged"
-    assert Evaluation.objects.filter(submission=submission).count() == 1
+    assert Evaluation.objects.filter(submission=submission).count() == 2
 
     judge_server.garbled = False
     outcome = rescore_submission(submission.pk)
@@ -346,6 +352,7 @@ def test_turning_the_judge_off_never_downgrades_judged_evaluations(
     use_judge(settings, judge_server)
     submission = _scored(alice, make_bundle(demo_version, alice_key))
     judged = submission.current_evaluation_id
+    before = Evaluation.objects.filter(submission=submission).count()  # validation's + judged
     settings.IPWBOARD_JUDGE_URL = ""
     bump_scorer(monkeypatch)
     plan = rescore_plan(demo_version)
@@ -354,4 +361,4 @@ def test_turning_the_judge_off_never_downgrades_judged_evaluations(
     assert outcome.outcome == "skipped" and "no judge" in outcome.detail
     submission.refresh_from_db()
     assert submission.current_evaluation_id == judged
-    assert Evaluation.objects.filter(submission=submission).count() == 1
+    assert Evaluation.objects.filter(submission=submission).count() == before == 2

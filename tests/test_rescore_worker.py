@@ -87,3 +87,44 @@ def test_dataset_rescore_runs_on_the_scoring_worker(
     assert judged.queries.count() == judged.n_queries
     assert len(judge_server.requests) == 20
     assert Evaluation.objects.filter(pk=first.pk).exists()
+
+
+def test_new_submission_is_judged_on_the_scoring_worker(
+    scoring_worker: Any,
+    judge_server: LocalJudgeServer,
+    alice: Persona,
+    alice_key: Signer,
+    demo_version: Any,
+    make_bundle: Any,
+    settings: Any,
+) -> None:
+    """The validation step (this process, judge configured) never calls the judge: it records the
+    submission JUDGING and sends the judging task on commit; only the scoring worker calls it."""
+    from ipwboard.celery import app
+
+    settings.IPWBOARD_JUDGE_URL = judge_server.url
+    settings.IPWBOARD_JUDGE_MODEL = "local-judge-1"
+    # Sent through the project's app (see above), as the on-commit hook does in a worker.
+    sender = app.tasks[tasks.judge_submission.name]
+    original = tasks.judge_submission.delay
+    tasks.judge_submission.delay = sender.delay  # type: ignore[method-assign]
+    try:
+        body = upload(alice, make_bundle(demo_version, alice_key)).json()
+        services.process_submission(body["id"])
+    finally:
+        tasks.judge_submission.delay = original  # type: ignore[method-assign]
+    submission = Submission.objects.get(pk=body["id"])
+    assert submission.status in (Submission.Status.JUDGING, Submission.Status.SCORED)
+    first = submission.evaluations.order_by("pk").first()
+    assert first is not None and first.n_scored == first.n_queries - 10
+
+    deadline = time.monotonic() + 90
+    while Submission.objects.get(pk=body["id"]).status != Submission.Status.SCORED:
+        assert scoring_worker.poll() is None, "the worker died"
+        assert time.monotonic() < deadline, "not judged after 90 s"
+        time.sleep(0.5)
+    submission.refresh_from_db()
+    judged = submission.current_evaluation
+    assert judged.pk != first.pk and "+judge:" in judged.scorer_version
+    assert judged.n_scored == judged.n_queries
+    assert len(judge_server.requests) == 20  # every call made by the scoring worker

@@ -16,11 +16,17 @@ class Submission(models.Model):
 
     QUEUED -> RUNNING -> SCORED | REJECTED | FAILED. REJECTED is the submitter's fault (the report
     says why); FAILED is ours (a crash or time limit) and can be retried by staff.
+
+    RUNNING -> JUDGING -> SCORED when the dataset has open-ended items and an LLM judge is
+    configured: the validation worker accepts and records the bundle without waiting on the judge,
+    and a worker of the I/O-bound "scoring" queue judges those items and publishes the result. A
+    JUDGING submission is accepted (its bundle and fingerprints are kept) but not yet ranked.
     """
 
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
+        JUDGING = "judging"
         SCORED = "scored"
         REJECTED = "rejected"
         FAILED = "failed"

@@ -32,8 +32,8 @@ from .pipeline import (
     queue_stored_bundle,
     record_evaluation,
     reject_submission,
-    sweep_stale_submissions,
 )
+from .sweeper import sweep_stale_submissions
 
 __all__ = [
     "ActionError",

@@ -24,7 +24,7 @@ from django.conf import settings
 from evaluator.scoring import Judge, JudgeCacheKey, OpenAICompatibleJudge
 from evaluator.types import Check, EvaluationResult, ItemScore
 
-from ..models import JudgeVerdict
+from ..models import DatasetVersion, JudgeVerdict
 
 JUDGE_MARK = "+judge:"
 PARTIAL_MARK = "+partial"
@@ -124,3 +124,8 @@ def stamp_judge(result: EvaluationResult, judge: Judge | None) -> EvaluationResu
         ),
         checks=(*result.checks, Check(JUDGE_CHECK, "pass", message)),
     )
+
+
+def has_open_ended(version: DatasetVersion | None) -> bool:
+    """Does ``version`` have items only a judge can score?"""
+    return version is not None and version.items.filter(method=OPEN_ENDED).exists()

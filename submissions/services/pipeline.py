@@ -24,6 +24,7 @@ from evaluator.engine import evaluate
 from evaluator.errors import BundleError
 from evaluator.fingerprint import LENGTH_TOLERANCE, parse_fingerprint, traces_similar
 from evaluator.keys import decode_public_key
+from evaluator.scoring import Judge
 from evaluator.types import Check, Dataset, EvaluationResult
 
 from .. import codes
@@ -38,15 +39,20 @@ from ..models import (
     TracePreview,
 )
 from ..signals import board_changed
-from ..storage import hash_stream, local_copy, purge_stale_work, save_stream
+from ..storage import hash_stream, local_copy, save_stream
 from .catalog import engine_dataset, resolve_hardware, resolve_model
 from .identity import consume_challenge
-from .judging import configured_judge, stamp_judge
+from .judging import configured_judge, has_open_ended, stamp_judge
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-_OPEN_STATUSES = (Submission.Status.QUEUED, Submission.Status.RUNNING, Submission.Status.SCORED)
+_OPEN_STATUSES = (
+    Submission.Status.QUEUED,
+    Submission.Status.RUNNING,
+    Submission.Status.JUDGING,
+    Submission.Status.SCORED,
+)
 
 
 def create_submission(
@@ -143,6 +149,16 @@ def enqueue(submission_id: uuid.UUID) -> None:
         log.exception("could not enqueue submission %s; the sweeper will retry", submission_id)
 
 
+def enqueue_judging(submission_id: uuid.UUID) -> None:
+    """Send the judging task (scoring queue); if the broker is down the sweeper retries later."""
+    from ..tasks import judge_submission
+
+    try:
+        judge_submission.delay(str(submission_id))
+    except Exception:  # broker unavailable: the row stays JUDGING and will be swept
+        log.exception("could not enqueue judging of %s; the sweeper will retry", submission_id)
+
+
 def claim_submission(
     submission_id: uuid.UUID | str, *, worker_lost: bool = False
 ) -> Submission | None:
@@ -182,25 +198,34 @@ def process_submission(
     submission = claim_submission(submission_id, worker_lost=worker_lost)
     if submission is None:
         return
+    # Judge calls are slow network I/O: this (validation) worker never waits on them. Open-ended
+    # items stay unscored here and the submission goes JUDGING, for the "scoring" queue.
+    judging = configured_judge() is not None
     try:
         with local_copy(submission.bundle.name) as path:
-            result = _evaluate(submission, path)
+            result = _evaluate(submission, path, judge=None)
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlinePassed(
                 f"evaluation finished after the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit"
             )
-        record_evaluation(submission, result)
+        record_evaluation(submission, result, judging=judging)
     except BundleError as error:
         reject_submission(submission, error)
 
 
-def _evaluate(submission: Submission, path: Path) -> EvaluationResult:
-    """Run the engine on a stored bundle (first scoring and re-scoring alike)."""
+_CONFIGURED: Any = object()  # "the configured judge", as opposed to an explicit None (no judge)
+
+
+def _evaluate(
+    submission: Submission, path: Path, judge: Judge | None = _CONFIGURED
+) -> EvaluationResult:
+    """Run the engine on a stored bundle (first scoring, judging and re-scoring alike)."""
     trusted = {
         key.fingerprint: decode_public_key(key.public_key)
         for key in SigningKey.objects.filter(owner_id=submission.owner_id)
     }
-    judge = configured_judge()
+    if judge is _CONFIGURED:
+        judge = configured_judge()
     # Unpack beside the local copy: one scratch directory per task, purged if the worker dies.
     result = evaluate(
         path,
@@ -237,15 +262,27 @@ def find_dataset_version(spec: Mapping[str, Any]) -> DatasetVersion:
     return version
 
 
-def record_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation | None:
-    """Apply the server-side checks and record a scored submission, all in one transaction."""
+def record_evaluation(
+    submission: Submission, result: EvaluationResult, *, judging: bool = False
+) -> Evaluation | None:
+    """Apply the server-side checks and record a scored submission, all in one transaction.
+
+    ``judging``: a judge is configured and ``result`` was computed without it; if the dataset has
+    open-ended items the submission is recorded JUDGING and handed to the scoring queue."""
     try:
         with transaction.atomic():
             locked = Submission.objects.select_for_update().get(pk=submission.pk)
             if locked.status != Submission.Status.RUNNING:
                 return None  # another run of this task finished it
             evaluation = _record(locked, result)
-            transaction.on_commit(lambda: board_changed.send(Submission, submission_id=locked.pk))
+            if judging and has_open_ended(locked.dataset_version):
+                locked.status = Submission.Status.JUDGING
+                locked.save(update_fields=["status"])
+                transaction.on_commit(lambda: enqueue_judging(locked.pk))
+            else:
+                transaction.on_commit(
+                    lambda: board_changed.send(Submission, submission_id=locked.pk)
+                )
             return evaluation
     except BundleError as error:
         reject_submission(submission, error, checks=[c.to_dict() for c in result.checks])
@@ -447,30 +484,12 @@ def fail_submission(submission_id: uuid.UUID | str, code: str, detail: str) -> N
 
     report = {"error": {"code": code, "message": CODES.get(code, detail), "detail": detail}}
     Submission.objects.filter(
-        pk=submission_id, status__in=(Submission.Status.RUNNING, Submission.Status.QUEUED)
+        pk=submission_id,
+        status__in=(
+            Submission.Status.RUNNING,
+            Submission.Status.QUEUED,
+            Submission.Status.JUDGING,
+        ),
     ).update(
         status=Submission.Status.FAILED, report=report, error_code=code, finished_at=timezone.now()
     )
-
-
-def sweep_stale_submissions() -> int:
-    """Re-enqueue QUEUED rows the broker may have lost and RUNNING rows whose worker died."""
-    now = timezone.now()
-    queued_before = now - timedelta(seconds=settings.IPWBOARD_STALE_QUEUED_SECONDS)
-    running_before = now - timedelta(seconds=settings.IPWBOARD_STALE_RUNNING_SECONDS)
-    stale = Submission.objects.filter(
-        Q(status=Submission.Status.QUEUED, created_at__lt=queued_before)
-        | Q(status=Submission.Status.RUNNING, started_at__lt=running_before)
-    ).values_list("pk", flat=True)
-    count = 0
-    for pk in stale:
-        enqueue(pk)
-        count += 1
-    # Scratch copies left by killed workers on this host (a live task is never that old).
-    purge_stale_work(settings.IPWBOARD_STALE_RUNNING_SECONDS)
-    from .orphans import purge_orphan_bundles
-    from .uploads import expire_direct_uploads
-
-    purge_orphan_bundles(settings.IPWBOARD_ORPHAN_BUNDLE_SECONDS)
-    expire_direct_uploads()
-    return count

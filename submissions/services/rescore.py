@@ -20,14 +20,16 @@ from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from evaluator import scoring
 from evaluator.errors import BundleError
+from evaluator.types import EvaluationResult
 
-from ..models import AuditLog, DatasetVersion, Submission
+from ..models import AuditLog, DatasetVersion, Evaluation, Submission
 from ..signals import board_changed
 from ..storage import local_copy
-from .judging import JUDGE_MARK, OPEN_ENDED, configured_judge, versioned
+from .judging import JUDGE_MARK, configured_judge, has_open_ended, versioned
 
 # The pipeline's own engine call and evaluation writer: re-scoring must record exactly what the
 # first scoring records (metrics, checks, labels and per-query results).
@@ -67,16 +69,12 @@ class RescorePlan:
 
 def target_scorer_version(version: DatasetVersion | None) -> str:
     """The scorer version a (complete) re-score of a submission on ``version`` would record."""
-    return versioned(scoring.SCORER_VERSION, configured_judge(), open_ended=_open_ended(version))
-
-
-def _open_ended(version: DatasetVersion | None) -> bool:
-    return version is not None and version.items.filter(method=OPEN_ENDED).exists()
+    return versioned(scoring.SCORER_VERSION, configured_judge(), open_ended=has_open_ended(version))
 
 
 def _judge_dropped(version: DatasetVersion | None) -> bool:
     """Would a re-score now leave open-ended items unscored that a judge may have scored?"""
-    return configured_judge() is None and _open_ended(version)
+    return configured_judge() is None and has_open_ended(version)
 
 
 def _pending(submissions: QuerySet[Submission], version: DatasetVersion | None) -> QuerySet:
@@ -124,17 +122,7 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
                 # E.g. the judge failed again: the partial evaluation it would record exists.
                 return RescoreOutcome(sid, "unchanged", result.scorer_version, "no new evaluation")
             previous = locked.current_evaluation_id
-            evaluation = _create_evaluation(locked, result)
-            locked.current_evaluation = evaluation
-            locked.labels = list(result.labels)
-            locked.report = {**locked.report, "checks": [c.to_dict() for c in result.checks]}
-            fields = ["current_evaluation", "labels", "report"]
-            if result.warned and locked.review == Submission.Review.NONE:
-                # A new warning (e.g. the claim gap under new rules) holds it for review again;
-                # re-scoring never releases a hold or overrides a staff decision.
-                locked.review = Submission.Review.PENDING
-                fields.append("review")
-            locked.save(update_fields=fields)
+            evaluation = _adopt(locked, result)
             _audit(
                 sid,
                 "created",
@@ -149,6 +137,64 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
             )
     except IntegrityError:  # a concurrent re-score recorded the same version first
         return RescoreOutcome(sid, "unchanged", result.scorer_version, "recorded concurrently")
+
+
+def _adopt(locked: Submission, result: EvaluationResult, *fields: str) -> Evaluation:
+    """Record ``result`` as a new evaluation of ``locked`` (a row held ``select_for_update``) and
+    make it current; also saves ``fields`` the caller changed."""
+    evaluation = _create_evaluation(locked, result)
+    locked.current_evaluation = evaluation
+    locked.labels = list(result.labels)
+    locked.report = {**locked.report, "checks": [c.to_dict() for c in result.checks]}
+    changed = ["current_evaluation", "labels", "report", *fields]
+    if result.warned and locked.review == Submission.Review.NONE:
+        # A new warning (e.g. the claim gap under new rules) holds it for review again;
+        # re-scoring never releases a hold or overrides a staff decision.
+        locked.review = Submission.Review.PENDING
+        changed.append("review")
+    locked.save(update_fields=changed)
+    return evaluation
+
+
+def complete_judging(submission_id: uuid.UUID | str) -> RescoreOutcome:
+    """JUDGING -> SCORED: judge the open-ended items and publish (the "scoring" queue's job).
+
+    The engine runs again on the stored bundle with the configured judge (its verdicts are cached,
+    so a retried task pays only for what it had not judged). Safe to run twice or concurrently: the
+    first to commit publishes, the others find the row SCORED. If the judge was turned off since,
+    the submission is published with those items unscored, as it would have been without a judge.
+    """
+    submission = Submission.objects.select_related("dataset_version").get(pk=submission_id)
+    sid = str(submission.pk)
+    if submission.status != Submission.Status.JUDGING:
+        return RescoreOutcome(sid, "skipped", "", f"not waiting for a judge: {submission.status}")
+    Submission.objects.filter(pk=submission.pk, status=Submission.Status.JUDGING).update(
+        started_at=timezone.now()  # the sweeper's clock: a live judging task is not stale
+    )
+    result: EvaluationResult | None = None
+    if configured_judge() is not None:
+        with local_copy(submission.bundle.name) as path:
+            result = _evaluate(submission, path)  # BundleError here is an engine fault: FAILED
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.status != Submission.Status.JUDGING:
+            return RescoreOutcome(sid, "skipped", "", "published by another run")
+        locked.status = Submission.Status.SCORED
+        locked.finished_at = timezone.now()
+        version = locked.current_evaluation.scorer_version if locked.current_evaluation else ""
+        if result is None:
+            locked.save(update_fields=["status", "finished_at"])
+            outcome = RescoreOutcome(sid, "unchanged", version, "no judge configured any more")
+        elif locked.evaluations.filter(scorer_version=result.scorer_version).exists():
+            locked.save(update_fields=["status", "finished_at"])
+            outcome = RescoreOutcome(sid, "unchanged", result.scorer_version, "already judged")
+        else:
+            evaluation = _adopt(locked, result, "status", "finished_at")
+            outcome = RescoreOutcome(
+                sid, "created", result.scorer_version, f"evaluation {evaluation.pk}"
+            )
+        transaction.on_commit(lambda: board_changed.send(Submission, submission_id=locked.pk))
+        return outcome
 
 
 def _audit(submission_id: str, outcome: str, version: str, **detail: object) -> None:
