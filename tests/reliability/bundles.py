@@ -35,8 +35,11 @@ def build_bundle(
     model: str = "demo/heron-8b",
     hardware: str = "Demo Workstation GPU",
     factor: int = 1,
+    response_chars: int = 0,
 ) -> Path:
-    """A signed synthetic bundle; ``factor`` > 1 resamples the trace that much more densely."""
+    """A signed synthetic bundle; ``factor`` > 1 resamples the trace that much more densely;
+    ``response_chars`` pads every response to that length (a bundle that needs memory: responses
+    are the one thing the worker must hold a batch of, as text, while scoring)."""
     from submissions import demo  # no Django models touched: synth_run is pure
 
     dataset = dataset or demo_dataset()
@@ -51,6 +54,13 @@ def build_bundle(
         trace = _densify(trace, factor)
         period = float(manifest["measurement"]["sampling_period_s"]) / factor
         manifest["measurement"]["sampling_period_s"] = period
+    if response_chars:
+        padded = [
+            text + " " + "x" * max(0, response_chars - len(text) - 1)
+            for text in queries.column("response").to_pylist()
+        ]
+        index = queries.schema.get_field_index("response")
+        queries = queries.set_column(index, "response", pa.array(padded, pa.string()))
     pack_bundle(path, manifest, queries, trace)
     sign_bundle(path, private_key)
     return path

@@ -186,7 +186,9 @@ def test_task_over_memory_limit_is_failed_with_a_report(
     demo_version: Any,
     bundle_factory: Any,
 ) -> None:
-    small, big = bundle_factory(alice_key), bundle_factory(alice_key, factor=4000)
+    # Validation streams (a dense trace costs time, not memory); what must be held is a batch of
+    # responses while they are scored: 60 responses of ~1 MB each is the hog.
+    small, big = bundle_factory(alice_key), bundle_factory(alice_key, response_chars=990_000)
     # MALLOC_ARENA_MAX as production runs capped workers (docker-compose): see submissions/tasks.py.
     with start_worker(IPWBOARD_TASK_MEMORY_LIMIT_MB="64", MALLOC_ARENA_MAX="2") as worker:
         # An ordinary bundle fits under the cap: the limit hits the hog, not every task.
