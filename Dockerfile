@@ -17,4 +17,5 @@ RUN useradd --system --home /var/lib/ipwboard ipwboard \
     && IPWBOARD_ENV=embedded python manage.py collectstatic --noinput
 USER ipwboard
 EXPOSE 8000
-CMD ["gunicorn", "ipwboard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and keep-alive: gunicorn.conf.py (read from this working directory).
+CMD ["gunicorn", "ipwboard.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

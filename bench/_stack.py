@@ -43,8 +43,13 @@ def stack(
     worker_processes: int,
     worker_concurrency: int = 1,
     seed_demo: bool = True,
+    board_refresh_s: int = 5,
 ) -> Iterator[Stack]:
-    """PostgreSQL + Redis + migrate (+ the demo board) + workers + gunicorn, all throwaway."""
+    """PostgreSQL + Redis + migrate (+ the demo board) + workers + gunicorn, all throwaway.
+
+    Configured as production is (the test profile's other defaults aside): Redis as the cache and
+    ``board_refresh_s`` as IPWBOARD_BOARD_REFRESH_SECONDS (production's default is 5).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="ipwb-bench."))
     try:
         with contextlib.ExitStack() as ctx:
@@ -56,6 +61,7 @@ def stack(
                 "DATABASE_URL": pg.url,
                 "REDIS_URL": broker.url(0),
                 "IPWBOARD_REDIS_CACHE": "1",  # what production uses: the board's page cache
+                "IPWBOARD_BOARD_REFRESH_SECONDS": str(board_refresh_s),
                 "IPWBOARD_DATA_DIR": str(workdir / "data"),
                 "DJANGO_LOG_LEVEL": "WARNING",
             }

@@ -105,13 +105,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache --------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL and env_bool("IPWBOARD_REDIS_CACHE", PRODUCTION)
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# The board's cache version is bumped by the worker and read by the web process, so the cache must
+# be shared between processes: Redis in production; files under the data dir in the embedded run
+# (web, worker and seeding are separate processes there); per-process memory only for the tests.
+if REDIS_URL and env_bool("IPWBOARD_REDIS_CACHE", PRODUCTION):
+    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+elif IPWBOARD_ENV == "embedded":
+    _cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "django"),
+        "OPTIONS": {"MAX_ENTRIES": 5000},  # the default 300 culls board pages early
+    }
+else:
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+CACHES = {"default": _cache}
 
 # --- storage ------------------------------------------------------------------------------------
 MEDIA_ROOT = DATA_DIR / "media"
@@ -304,6 +311,10 @@ IPWBOARD_DIRECT_UPLOAD_PART_BYTES = env_int("IPWBOARD_DIRECT_UPLOAD_PART_BYTES",
 IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS = env_int("IPWBOARD_DIRECT_UPLOAD_EXPIRE_SECONDS", 24 * 3600)
 # Board exports are rebuilt at most once per this many seconds after a change.
 IPWBOARD_EXPORTS_DEBOUNCE_SECONDS = env_int("IPWBOARD_EXPORTS_DEBOUNCE_SECONDS", 30)
+# A newly scored (re-scored, restored, approved) submission shows on the cached board pages within
+# this many seconds: changes in that window share one rebuild of every page. Removals (hidden,
+# withdrawn, denied) are always immediate. 0: every change at once (tests, the embedded run).
+IPWBOARD_BOARD_REFRESH_SECONDS = env_int("IPWBOARD_BOARD_REFRESH_SECONDS", 5 if PRODUCTION else 0)
 
 # === issue 4: server-side scoring (LLM judge for open-ended items, re-scoring) ==================
 # An OpenAI-compatible endpoint (".../v1" or its root) judging open-ended items against their

@@ -15,9 +15,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ipwboard.board import queries, trends, vocab
+from ipwboard.board import queries, readmodel, trends, vocab
+from ipwboard.board.models import BoardEntry
 from ipwboard.board.pairs import PairKey
 from ipwboard.board.state import SORTABLE, BoardQuery
+from submissions.models import Submission
 from tests.browser.boarddata import SPECS, build_board
 from tests.conftest import Persona
 
@@ -36,7 +38,7 @@ def board(alice: Persona, alice_key: Any, demo_version: Any, make_bundle: Any) -
 
 
 def names(query: BoardQuery) -> list[str]:
-    return [row.evaluation.submission.model.name for row in queries.board_page(query).rows]
+    return [row["model"] for row in queries.board_page(query).rows]
 
 
 def html(client: Any, url: str, **headers: Any) -> str:
@@ -52,25 +54,96 @@ def test_rankings_never_mix_measurement_scopes(board: list[Any]) -> None:
     page = queries.board_page(BoardQuery())
     assert [(g.scope, g.total) for g in page.groups] == [("accelerator", 4), ("soc", 2)]
     for group in page.groups:
-        assert group.rows[0].rank == 1  # each context has its own first place
-        ipws = [row.evaluation.ipw for row in group.rows]
+        assert group.rows[0]["rank"] == 1  # each context has its own first place
+        ipws = [row["ipw"] for row in group.rows]
         assert ipws == sorted(ipws, reverse=True)
     # best per pair: heron-8b on the workstation was submitted twice but shows once, its best run
-    heron = [r for r in page.rows if r.evaluation.submission.model.name == "demo/heron-8b"]
+    heron = [r for r in page.rows if r["model"] == "demo/heron-8b"]
     assert len(heron) == 1
-    assert heron[0].evaluation.ipw == max(s.current_evaluation.ipw for s in board[:2])
+    assert heron[0]["ipw"] == max(s.current_evaluation.ipw for s in board[:2])
     assert len(queries.board_page(BoardQuery(show_all=True)).rows) == len(SPECS)
 
 
-def test_best_per_pair_is_the_same_without_distinct_on(
-    board: list[Any], monkeypatch: pytest.MonkeyPatch
+def _entries() -> list[tuple[Any, ...]]:
+    return sorted(BoardEntry.objects.values_list("evaluation_id", "best", "measured", "ipw"))
+
+
+def test_read_model_follows_every_write(board: list[Any], staff: Persona, alice: Persona) -> None:
+    """The ranked rows come from BoardEntry, kept up to date by each write in its own transaction:
+    after every kind of write it equals a rebuild from the source tables."""
+    from submissions import services
+
+    def check() -> None:
+        kept = _entries()
+        readmodel.rebuild()
+        assert kept == _entries()
+
+    check()
+    heron = [s.current_evaluation for s in board[:2]]  # one pair, two submissions
+    winner, runner_up = sorted(heron, key=lambda e: queries.headline_key(e.ipw, e.created_at, e.pk))
+    assert BoardEntry.objects.get(pk=winner.pk).best
+    assert not BoardEntry.objects.get(pk=runner_up.pk).best
+    # hiding a pair's best makes its other submission the pair's row, at once (no commit needed)
+    services.moderate_submission(winner.submission, staff.user, "hide")
+    assert not BoardEntry.objects.filter(pk=winner.pk).exists()
+    assert BoardEntry.objects.get(pk=runner_up.pk).best
+    check()
+    services.moderate_submission(winner.submission, staff.user, "restore")
+    assert BoardEntry.objects.get(pk=winner.pk).best
+    check()
+    services.moderate_submission(board[5], staff.user, "deny")
+    assert not BoardEntry.objects.filter(submission=board[5]).exists()
+    check()
+    services.withdraw_submission(board[6], alice.user)
+    assert not BoardEntry.objects.filter(submission=board[6]).exists()
+    check()
+    Submission.objects.get(pk=winner.submission_id).delete()
+    assert BoardEntry.objects.get(pk=runner_up.pk).best
+    check()
+
+
+def test_best_per_pair_among_the_rows_a_filter_keeps(board: list[Any]) -> None:
+    """A filter on something a pair's submissions differ in (here the measurement date) ranks the
+    best of the pair's matching submissions, not the pair's overall best."""
+    first, second = (s.current_evaluation_id for s in board[:2])  # heron-8b, Dec 2024 / Mar 2025
+    for params, expected in (({"to": "2024-12-31"}, first), ({"from": "2025-01-01"}, second)):
+        query = BoardQuery.from_params(params)
+        rows = queries.board_page(query).rows
+        assert [r["pk"] for r in rows if r["model"] == "demo/heron-8b"] == [expected]
+        assert expected in set(queries.filtered(query).values_list("pk", flat=True))
+    # Picked in SQL among the matching entries, by the same order as the read model's best:
+    # a filter that narrows within pairs but keeps every row picks exactly those.
+    everything = BoardQuery.from_params({"from": "1900-01-01"})
+    assert queries.narrows_within_pairs(everything)
+    picked = {row[0] for row in queries._light_rows(everything)}
+    assert picked == set(BoardEntry.objects.filter(best=True).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("params", [{}, {"all": "1"}, {"scope": "accelerator"}, {"vendor": "x"}])
+def test_ipw_order_reads_only_the_rows_a_page_needs(
+    board: list[Any], monkeypatch: pytest.MonkeyPatch, params: dict[str, str]
 ) -> None:
-    """The embedded run (SQLite) has no DISTINCT ON; its window-function path must agree."""
-    with_distinct_on = [(r.rank, r.evaluation.pk) for r in queries.board_page(BoardQuery()).rows]
-    monkeypatch.setattr(connection.features, "can_distinct_on_fields", False)
-    portable = [(r.rank, r.evaluation.pk) for r in queries.board_page(BoardQuery()).rows]
-    assert portable == with_distinct_on
-    assert len(portable) < len(SPECS)  # some pair really had two submissions to choose from
+    """In IPW order a page reads the first rows of each context only; every page (one row per
+    page here, so ties straddle page boundaries) is the same as when every row is read."""
+
+    def shown(query: BoardQuery) -> Any:
+        page = queries.board_page(query)
+        groups = [
+            (g.scope, g.total, [(r["pk"], r["rank"], r["tied"]) for r in g.rows])
+            for g in page.groups
+        ]
+        return groups, page.pages, page.total
+
+    monkeypatch.setattr(queries, "PER_PAGE", 1)
+    monkeypatch.setattr(queries, "OVERVIEW_PER_PAGE", 1)
+    for number in range(1, 5):
+        query = BoardQuery.from_params({**params, "page": str(number)})
+        top = queries._top_rows(query, number + 1)
+        assert top is not None and all(len(r) == 8 for r in top[0])
+        fast = shown(query)
+        with monkeypatch.context() as every_row:
+            every_row.setattr(queries, "_top_rows", lambda query, top: None)
+            assert shown(query) == fast, number
 
 
 def test_ties_share_a_rank() -> None:
@@ -104,7 +177,7 @@ def test_every_column_sorts_both_ways(board: list[Any], key: str) -> None:
     for direction in ("asc", "desc"):
         page = queries.board_page(BoardQuery.from_params({"sort": key, "dir": direction}))
         for group in page.groups:
-            pks = [row.evaluation.pk for row in group.rows]
+            pks = [row["pk"] for row in group.rows]
             expected = list(
                 queries.filtered(BoardQuery.from_params({"sort": key, "dir": direction}))
                 .filter(submission__measurement_scope=group.scope)

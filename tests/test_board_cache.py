@@ -194,6 +194,56 @@ def test_a_version_bump_rebuilds_once_and_serves_the_previous_value_meanwhile() 
     assert pagecache.versioned("t", "other", build) == "value 3"
 
 
+def test_a_strict_bump_never_serves_what_was_cached_before() -> None:
+    """After a removal (strict bump) even the stale copy served during a rebuild is gone."""
+    from ipwboard.board.receivers import board_version
+
+    built: list[int] = []
+
+    def build() -> str:
+        built.append(1)
+        return f"value {len(built)}"
+
+    assert pagecache.versioned("t", "s", build) == "value 1"
+    bump(strict=True)
+    digest = __import__("hashlib").sha256(b"s").hexdigest()[:32]
+    assert cache.add(f"board:t:lock:{board_version()}:{digest}", 1, 30)  # someone is rebuilding
+    assert pagecache.versioned("t", "s", build) == "value 2"  # built, not the stale "value 1"
+    bump()  # an ordinary bump: what was built after the strict one may be served meanwhile
+    assert cache.add(f"board:t:lock:{board_version()}:{digest}", 1, 30)
+    assert pagecache.versioned("t", "s", build) == "value 2"
+
+
+def test_additions_are_coalesced_and_removals_are_immediate(
+    board: list[Any],
+    alice: Persona,
+    alice_key: Any,
+    demo_version: Any,
+    make_bundle: Any,
+    staff: Persona,
+    anonymous: Persona,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With IPWBOARD_BOARD_REFRESH_SECONDS a scored submission reaches the cached pages within
+    that many seconds (one rebuild for all changes meanwhile); a hidden one leaves them at once."""
+    from ipwboard.board import receivers
+    from submissions import services
+
+    settings.IPWBOARD_BOARD_REFRESH_SECONDS = 5
+    now = [1_000_000.0]
+    monkeypatch.setattr(receivers.time, "time", lambda: now[0])
+    url = "/?scope=soc"
+    assert "demo/heron-8b" not in _get(anonymous.client, url).content.decode()
+    build_board(alice, alice_key, demo_version, make_bundle, (NEW_PAIR,))
+    assert "demo/heron-8b" not in _get(anonymous.client, url).content.decode()  # cached, < 5 s
+    now[0] += 5
+    assert "demo/heron-8b" in _get(anonymous.client, url).content.decode()  # due: applied
+    assert "demo/condor-70b" in _get(anonymous.client, "/").content.decode()
+    services.moderate_submission(board[3], staff.user, "hide")  # condor-70b's only submission
+    assert "demo/condor-70b" not in _get(anonymous.client, "/").content.decode()  # no waiting
+
+
 def test_a_failed_rebuild_releases_the_lock() -> None:
     def boom() -> str:
         raise RuntimeError("boom")

@@ -79,3 +79,39 @@ def test_production_settings_pass_check_deploy() -> None:
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_embedded_board_version_is_shared_between_processes(tmp_path: Path) -> None:
+    """In the embedded run the worker (one process) bumps the board version and the web server
+    (another) must see it, or a newly scored submission never shows on the cached pages."""
+    env = {
+        **os.environ,
+        "IPWBOARD_ENV": "embedded",
+        "IPWBOARD_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "DJANGO_SETTINGS_MODULE": "ipwboard.settings",
+    }
+    script = (
+        "import sys, django; django.setup();"
+        "from ipwboard.board import receivers;"
+        "sys.argv[1] == 'bump' and receivers.bump();"
+        "print(receivers.board_version())"
+    )
+
+    def run(action: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", script, action],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout.strip().splitlines()[-1])
+
+    before = run("read")
+    assert run("read") == before  # one counter for every process, not one per process
+    assert run("bump") == before + 1
+    assert run("read") == before + 1

@@ -67,9 +67,10 @@ def hostile(
     services.process_submission(other["id"])
     submission = Submission.objects.get(pk=response.json()["id"])
     assert submission.status == Submission.Status.SCORED, submission.report
-    Submission.objects.filter(pk__in=[submission.pk, other["id"]]).update(
-        review=Submission.Review.NONE
-    )
+    for held in Submission.objects.filter(pk__in=[submission.pk, other["id"]]):
+        held.review = Submission.Review.NONE  # released, as staff would: a save (the board's
+        held.save(update_fields=["review"])  # read model follows saves, not raw updates)
+    submission.refresh_from_db()
     return submission
 
 

@@ -36,28 +36,26 @@ class LeaderboardRowSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField())
 
 
-def row_dict(row: queries.RankedRow) -> dict[str, Any]:
-    e = row.evaluation
-    s = e.submission
+def row_dict(row: queries.TableRow) -> dict[str, Any]:
     return {
-        "rank": row.rank,
-        "tied": row.tied,
-        "submission": s.pk,
-        "model": s.model.name,
-        "hardware": s.hardware.label,
-        "dataset": str(s.dataset_version),
-        "measurement_scope": s.measurement_scope,
-        "measurement_method": s.measurement_method,
-        "accuracy": e.accuracy,
-        "ipw": e.ipw,
-        "ipw_low": e.ipw_low,
-        "ipw_high": e.ipw_high,
-        "ipj": e.ipj,
-        "mean_power_w": e.mean_power_w,
-        "mean_energy_j": e.mean_energy_j,
-        "latency_p50_s": e.latency_p50_s,
-        "synthetic": s.synthetic,
-        "labels": list(s.labels),
+        "rank": row["rank"],
+        "tied": row["tied"],
+        "submission": row["submission"],
+        "model": row["model"],
+        "hardware": row["hardware"],
+        "dataset": f"{row['dataset_slug']}@{row['dataset_version']}",
+        "measurement_scope": row["measurement_scope"],
+        "measurement_method": row["measurement_method"],
+        "accuracy": row["accuracy"],
+        "ipw": row["ipw"],
+        "ipw_low": row["ipw_low"],
+        "ipw_high": row["ipw_high"],
+        "ipj": row["ipj"],
+        "mean_power_w": row["mean_power_w"],
+        "mean_energy_j": row["mean_energy_j"],
+        "latency_p50_s": row["latency_p50_s"],
+        "synthetic": row["synthetic"],
+        "labels": list(row["labels"]),
     }
 
 
@@ -94,4 +92,4 @@ class LeaderboardAPI(APIView):
 
 
 def _rows(query: queries.BoardQuery) -> list[dict[str, Any]]:
-    return [row_dict(row) for row in queries.with_ranks(list(queries.leaderboard(query)))]
+    return [row_dict(row) for row in queries.ranked_rows(query)]

@@ -9,4 +9,4 @@ class BoardConfig(AppConfig):
     verbose_name = "Public board"
 
     def ready(self) -> None:
-        from . import exports, receivers  # noqa: F401  (connect to submissions.signals)
+        from . import exports, readmodel, receivers  # noqa: F401  (connect their signal receivers)

@@ -1,10 +1,12 @@
 """Versioned caching of board pages and data, with stampede protection.
 
-Every key includes the board version (``receivers.board_version()``), bumped whenever a submission
-is scored, hidden or withdrawn, so a bump retires every entry at once. After a bump the first
-request to miss takes a short lock (``cache.add``) and rebuilds; the requests that arrive meanwhile
-get the previous version's value (kept under a version-less "last" key) instead of all rebuilding
-at once. Only a request that finds neither a value nor a previous one builds without the lock.
+Every key includes the board version (``receivers.board_version()``), bumped whenever what the
+board shows changes, so a bump retires every entry at once. After a bump the first request to miss
+takes a short lock (``cache.add``) and rebuilds; the requests that arrive meanwhile get the
+previous value (kept under a version-less "last" key) instead of all rebuilding at once, unless
+that value predates a *strict* bump (a submission hidden, withdrawn or deleted: see
+``receivers``), which must never be served again. Only a request that finds neither a value nor a
+servable previous one builds without the lock.
 
 Whole responses are cached for anonymous visitors only: a signed-in user's page carries their name
 and a CSRF token in the navigation, so they always get a freshly rendered page (around cached data
@@ -21,7 +23,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from .receivers import board_version
+from .receivers import board_version, floor
 
 T = TypeVar("T")
 
@@ -49,13 +51,13 @@ def versioned(name: str, ident: str, build: Callable[[], T], ttl: int = TTL) -> 
     lock_key = f"board:{name}:lock:{version}:{digest}"
     locked = cache.add(lock_key, 1, LOCK_TTL)
     if not locked:
-        # Someone else is rebuilding this version: serve the previous one meanwhile.
+        # Someone else is rebuilding this version: serve the previous one meanwhile, if allowed.
         previous = cache.get(last_key)
-        if previous is not None:
-            return previous
+        if previous is not None and previous[0] >= floor():
+            return previous[1]
     try:
         value = build()
-        cache.set_many({key: value, last_key: value}, ttl)
+        cache.set_many({key: value, last_key: (version, value)}, ttl)
     finally:
         if locked:
             cache.delete(lock_key)

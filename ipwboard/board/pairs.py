@@ -16,6 +16,7 @@ from django.urls import reverse
 from submissions.models import Evaluation, Submission
 
 from . import queries
+from .models import BoardEntry
 from .receivers import board_version
 
 SEPARATOR = "~"  # unreserved in URLs and never produced by slugify
@@ -85,7 +86,7 @@ def best(evaluations: list[Evaluation]) -> Evaluation | None:
     """The pair's headline result: highest IPW, the earliest on a tie (as the leaderboard)."""
     if not evaluations:
         return None
-    return min(evaluations, key=lambda e: (-e.ipw, e.created_at))
+    return min(evaluations, key=lambda e: queries.headline_key(e.ipw, e.created_at, e.pk))
 
 
 @dataclass(frozen=True)
@@ -106,37 +107,43 @@ def standing(key: PairKey) -> Standing | None:
 
 
 def _standing(key: PairKey) -> Standing | None:
-    query = queries.BoardQuery(dataset=f"{key.dataset}@{key.version}", scope=key.scope)
-    light = list(
-        queries.filtered(query).values_list(
-            "pk",
-            "submission__dataset_version_id",
-            "submission__measurement_scope",
-            "ipw",
-            "ipw_low",
-            "ipw_high",
-            "submission__model__slug",
-            "submission__hardware__slug",
-        )
+    context = queries._light_rows(
+        queries.BoardQuery(dataset=f"{key.dataset}@{key.version}", scope=key.scope)
     )
-    ranks = queries._ranks(light)
-    for row in light:
-        if (row[6], row[7]) == (key.model, key.hardware):
-            rank, tied = ranks[row[0]]
-            return Standing(rank, tied, len(light))
-    return None
+    mine = (
+        BoardEntry.objects.filter(
+            best=True,
+            model__slug=key.model,
+            hardware__slug=key.hardware,
+            dataset_version__dataset__slug=key.dataset,
+            dataset_version__version=key.version,
+            measurement_scope=key.scope,
+        )
+        .values_list("evaluation_id", flat=True)
+        .first()
+    )
+    ranks = queries._ranks(context)
+    if mine not in ranks:
+        return None
+    rank, tied = ranks[mine]
+    return Standing(rank, tied, len(context))
 
 
 def pair_choices(limit: int = 200) -> list[tuple[str, str, str]]:
     """(token, label, context label) of the best pairs, for the compare picker (one query)."""
-    rows = queries.leaderboard(queries.BoardQuery())[:limit]
-    out = []
-    for e in rows:
-        s = e.submission
-        key = PairKey.of(s)
-        context = f"{s.dataset_version} · {s.measurement_scope}"
-        out.append((key.token, f"{s.model.name} on {s.hardware.label}", context))
-    return out
+    rows = queries.filtered(queries.BoardQuery())[:limit].values_list(
+        "submission__model__slug",
+        "submission__hardware__slug",
+        "submission__dataset_version__dataset__slug",
+        "submission__dataset_version__version",
+        "submission__measurement_scope",
+        "submission__model__name",
+        "submission__hardware__label",
+    )
+    return [
+        (PairKey(*key).token, f"{model} on {hardware}", f"{key[2]}@{key[3]} · {key[4]}")
+        for *key, model, hardware in rows
+    ]
 
 
 def summary(e: Evaluation) -> dict[str, Any]:

@@ -6,15 +6,17 @@ across measurement classes would mostly show who switched meters.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from submissions.models import Evaluation, Submission
+from django.db.models import Count
 
 from . import queries
+from .models import BoardEntry
+from .pairs import PairKey
 from .state import BoardQuery
 
 AXES = {"release": "model release date", "measured": "measurement date"}
@@ -22,12 +24,15 @@ AXES = {"release": "model release date", "measured": "measurement date"}
 
 def contexts() -> list[tuple[str, str, int]]:
     """(dataset param, scope, number of pairs) of every ranking context, most populated first."""
-    rows = queries.filtered(BoardQuery()).values_list(
-        "submission__dataset_version__dataset__slug",
-        "submission__dataset_version__version",
-        "submission__measurement_scope",
+    rows = (
+        BoardEntry.objects.filter(best=True)  # one per ranked pair
+        .values_list(
+            "dataset_version__dataset__slug", "dataset_version__version", "measurement_scope"
+        )
+        .annotate(pairs=Count("pk"))
+        .order_by()
     )
-    counts = Counter((f"{slug}@{version}", scope) for slug, version, scope in rows)
+    counts = {(f"{slug}@{version}", scope): n for slug, version, scope, n in rows}
     return [(d, s, n) for (d, s), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
@@ -48,28 +53,42 @@ class Point:
     accuracy: float
     energy: float
     synthetic: bool
-    evaluation: Evaluation
+    pair: PairKey  # its page: ``pair.url`` (worked out for the few points a page links)
 
 
 def points(dataset: str, scope: str) -> list[Point]:
-    """The best result of every pair in the context (one query)."""
-    out = []
-    for e in queries.leaderboard(BoardQuery(dataset=dataset, scope=scope)):
-        s: Submission = e.submission
-        out.append(
-            Point(
-                label=f"{s.model.name} on {s.hardware.label}",
-                hw_class=s.hardware.hw_class,
-                released=s.model.release_date,
-                measured=parse_date(getattr(e, "measured", None)),
-                ipw=e.ipw,
-                accuracy=e.accuracy,
-                energy=e.mean_energy_j,
-                synthetic=s.synthetic,
-                evaluation=e,
-            )
+    """The best result of every pair in the context (one query, plain values: a context can
+    hold thousands of pairs and a chart needs a few numbers of each)."""
+    rows = queries.filtered(BoardQuery(dataset=dataset, scope=scope)).values_list(
+        "submission__model__name",
+        "submission__hardware__label",
+        "submission__hardware__hw_class",
+        "submission__model__release_date",
+        "measured",
+        "ipw",
+        "accuracy",
+        "mean_energy_j",
+        "submission__synthetic",
+        "submission__model__slug",
+        "submission__hardware__slug",
+        "submission__dataset_version__dataset__slug",
+        "submission__dataset_version__version",
+        "submission__measurement_scope",
+    )
+    return [
+        Point(
+            label=f"{model} on {hardware}",
+            hw_class=hw_class,
+            released=released,
+            measured=parse_date(when),
+            ipw=ipw,
+            accuracy=accuracy,
+            energy=energy,
+            synthetic=synthetic,
+            pair=PairKey(*key),
         )
-    return out
+        for model, hardware, hw_class, released, when, ipw, accuracy, energy, synthetic, *key in rows
+    ]
 
 
 def x_of(point: Point, axis: str) -> date | None:

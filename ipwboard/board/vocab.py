@@ -173,6 +173,28 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+Badge = tuple[str, str, str, str]  # key, label, explanation, tone
+
+
+def provenance(
+    *, challenged: bool, staff_reproduced: bool, review: str, labels: list[str], synthetic: bool
+) -> list[Badge]:
+    """Every badge a ranked submission earns (the template filter and the table rows use it)."""
+    keys = ["signed", "challenged" if challenged else ""]
+    if staff_reproduced:
+        keys.append("staff-reproduced")
+    if review == "approved":
+        keys.append("reviewed")
+    shown = [label for label in labels if label != "no-challenge" or not challenged]
+    if synthetic and "synthetic" not in shown:
+        shown.append("synthetic")
+    out = []
+    for key in [k for k in keys if k] + shown:
+        label, explanation, tone = BADGES.get(key, (key, "", "neutral"))
+        out.append((key, label, explanation, tone))
+    return out
+
+
 def scope_label(scope: str) -> str:
     return SCOPES.get(scope, (scope or "unknown scope", ""))[0]
 

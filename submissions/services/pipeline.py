@@ -274,10 +274,8 @@ def record_evaluation(
             locked = Submission.objects.select_for_update().get(pk=submission.pk)
             if locked.status != Submission.Status.RUNNING:
                 return None  # another run of this task finished it
-            evaluation = _record(locked, result)
-            if judging and has_open_ended(locked.dataset_version):
-                locked.status = Submission.Status.JUDGING
-                locked.save(update_fields=["status"])
+            evaluation = _record(locked, result, judging=judging)
+            if locked.status == Submission.Status.JUDGING:
                 transaction.on_commit(lambda: enqueue_judging(locked.pk))
             else:
                 transaction.on_commit(
@@ -289,7 +287,7 @@ def record_evaluation(
         return None
 
 
-def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
+def _record(submission: Submission, result: EvaluationResult, *, judging: bool) -> Evaluation:
     info = result.bundle
     manifest = dict(info.manifest)
     reference_time = submission.created_at
@@ -353,7 +351,8 @@ def _record(submission: Submission, result: EvaluationResult) -> Evaluation:
             defaults={"samples": preview.samples, "t_s": preview.t_s, "power_w": preview.power_w},
         )
     submission.current_evaluation = evaluation
-    submission.status = Submission.Status.SCORED
+    to_judge = judging and has_open_ended(submission.dataset_version)
+    submission.status = Submission.Status.JUDGING if to_judge else Submission.Status.SCORED
     held = result.warned or similar is not None
     submission.review = Submission.Review.PENDING if held else Submission.Review.NONE
     submission.report = {"checks": checks}

@@ -72,21 +72,15 @@ def pair_token(submission: Any) -> str:
 
 
 @register.filter
-def provenance(submission: Any) -> list[tuple[str, str, str, str]]:
+def provenance(submission: Any) -> list[vocab.Badge]:
     """(key, label, explanation, tone) of every badge a ranked submission earns."""
-    keys = ["signed", "challenged" if submission.challenge_id else ""]
-    if submission.staff_reproduced:
-        keys.append("staff-reproduced")
-    if submission.review == "approved":
-        keys.append("reviewed")
-    labels = [label for label in submission.labels if label != "no-challenge" or not keys[1]]
-    if submission.synthetic and "synthetic" not in labels:
-        labels.append("synthetic")
-    out = []
-    for key in [k for k in keys if k] + labels:
-        label, explanation, tone = vocab.BADGES.get(key, (key, "", "neutral"))
-        out.append((key, label, explanation, tone))
-    return out
+    return vocab.provenance(
+        challenged=bool(submission.challenge_id),
+        staff_reproduced=submission.staff_reproduced,
+        review=submission.review,
+        labels=submission.labels,
+        synthetic=submission.synthetic,
+    )
 
 
 @register.simple_tag
