@@ -123,6 +123,16 @@ def judge_server() -> Iterator[LocalJudgeServer]:
         yield server
 
 
+@pytest.fixture
+def judging_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """What would have been sent to the broker as judging tasks (nothing is sent)."""
+    from submissions import tasks
+
+    sent: list[tuple[str, ...]] = []
+    monkeypatch.setattr(tasks.judge_submission, "delay", lambda *args: sent.append(args))
+    return sent
+
+
 def _scored(persona: Persona, path: Path) -> Submission:
     """Validation worker, then (when it hands over) the scoring queue's judging task."""
     body = upload(persona, path).json()
@@ -201,6 +211,7 @@ def test_validation_hands_open_ended_items_to_the_scoring_queue(
     settings: Any,
     judge_server: LocalJudgeServer,
     django_capture_on_commit_callbacks: Any,
+    judging_sent: list[tuple[str, ...]],
 ) -> None:
     """The validation worker never calls the judge: it records the bundle JUDGING (accepted, not
     ranked) and queues the judging task, which judges and publishes."""
@@ -209,17 +220,11 @@ def test_validation_hands_open_ended_items_to_the_scoring_queue(
     use_judge(settings, judge_server)
     path = make_bundle(demo_version, alice_key)
     body = upload(alice, path).json()
-    sent: list[tuple[str, ...]] = []
-    original = tasks.judge_submission.delay
-    tasks.judge_submission.delay = lambda *args: sent.append(args)  # type: ignore[method-assign]
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.process_submission(body["id"])
-    finally:
-        tasks.judge_submission.delay = original  # type: ignore[method-assign]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.process_submission(body["id"])
     submission = Submission.objects.get(pk=body["id"])
     assert submission.status == Submission.Status.JUDGING, submission.report
-    assert sent == [(body["id"],)]
+    assert judging_sent == [(body["id"],)]
     assert judge_server.requests == []  # not one judge call on the validation worker
     assert not submission.is_ranked
     assert body["id"] not in anonymous.client.get("/api/v1/leaderboard/?all=1").content.decode()
@@ -248,29 +253,20 @@ def test_the_sweeper_requeues_lost_judging(
     make_bundle: Any,
     settings: Any,
     judge_server: LocalJudgeServer,
+    judging_sent: list[tuple[str, ...]],
 ) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from submissions import tasks
-
     use_judge(settings, judge_server)
     body = upload(alice, make_bundle(demo_version, alice_key)).json()
     services.process_submission(body["id"])  # the on-commit enqueue never fires in this test
-    sent: list[tuple[str, ...]] = []
-    original = tasks.judge_submission.delay
-    tasks.judge_submission.delay = lambda *args: sent.append(args)  # type: ignore[method-assign]
-    try:
-        services.sweep_stale_submissions()
-        assert sent == []  # not stale yet
-        Submission.objects.filter(pk=body["id"]).update(
-            started_at=timezone.now() - timedelta(hours=2)
-        )
-        services.sweep_stale_submissions()
-    finally:
-        tasks.judge_submission.delay = original  # type: ignore[method-assign]
-    assert sent == [(body["id"],)]
+    services.sweep_stale_submissions()
+    assert judging_sent == []  # not stale yet
+    Submission.objects.filter(pk=body["id"]).update(started_at=timezone.now() - timedelta(hours=2))
+    services.sweep_stale_submissions()
+    assert judging_sent == [(body["id"],)]
 
 
 def test_judging_without_a_judge_any_more_publishes_as_is(

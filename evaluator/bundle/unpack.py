@@ -380,8 +380,8 @@ def open_bundle(path: Path, workdir: Path, limits: Limits = DEFAULT_LIMITS) -> O
         # zlib errors surface as zlib.error (an Exception, not OSError) and are handled in _extract.
         raise BundleError(ARCHIVE_CORRUPT, f"cannot unpack the archive: {exc}") from exc
     finally:
-        bundle_sha256 = hasher.result()
-    return OpenedBundle(path, workdir, bundle_sha256, members, member_sha256, member_size)
+        hasher.join()  # never leave the thread reading a file the caller may delete
+    return OpenedBundle(path, workdir, hasher.result(), members, member_sha256, member_size)
 
 
 _LOCAL_HEADER = struct.Struct("<4s22sHH")  # signature, fixed fields, name length, extra length
