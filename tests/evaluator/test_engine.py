@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from badbundles import CORPUS_KEY, make_valid_bundle, mutate, set_column
 
-from evaluator.engine import evaluate
+from evaluator.engine import evaluate, validate
 from evaluator.errors import BundleError
 from evaluator.limits import DEFAULT_LIMITS
 from evaluator.types import Dataset
@@ -248,3 +248,17 @@ def test_results_keep_each_response_for_the_drilldown(tmp_path: Path) -> None:
     )
     assert {item.query_id: item.response for item in result.items} == sent
     assert all(item.response for item in result.items)
+
+
+def test_validate_runs_the_same_checks_without_scoring(
+    valid_bundle: Path, corpus_dataset: Dataset, trusted_keys: dict[str, bytes], tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    checks = validate(valid_bundle, corpus_dataset, trusted_keys=trusted_keys, workdir=work)
+    full = evaluate(valid_bundle, corpus_dataset, trusted_keys=trusted_keys)
+    assert [c.code for c in checks] == [c.code for c in full.checks][: len(checks)]
+    assert {"archive.safe", "signature.valid", "workload.complete"} <= {c.code for c in checks}
+    with pytest.raises(BundleError) as caught:
+        validate(valid_bundle, corpus_dataset, trusted_keys={}, workdir=work)
+    assert caught.value.code == "bundle.signature.unknown_key"
+    assert list(work.iterdir()) == []  # its scratch dir is removed, accepted or not
