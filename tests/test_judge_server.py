@@ -133,7 +133,7 @@ def judging_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     return sent
 
 
-def _scored(persona: Persona, path: Path) -> Submission:
+def scored(persona: Persona, path: Path) -> Submission:
     """Validation worker, then (when it hands over) the scoring queue's judging task."""
     body = upload(persona, path).json()
     services.process_submission(body["id"])
@@ -151,7 +151,7 @@ def test_without_a_judge_open_ended_items_are_unscored(
 ) -> None:
     settings.IPWBOARD_JUDGE_URL = ""
     assert configured_judge() is None
-    submission = _scored(alice, make_bundle(demo_version, alice_key))
+    submission = scored(alice, make_bundle(demo_version, alice_key))
     evaluation = submission.current_evaluation
     rows = _open_ended(submission)
     assert len(rows) == 10
@@ -175,7 +175,7 @@ def test_local_judge_scores_open_ended_items(
 ) -> None:
     use_judge(settings, judge_server)
     path = make_bundle(demo_version, alice_key)
-    submission = _scored(alice, path)
+    submission = scored(alice, path)
     assert submission.status == Submission.Status.SCORED, submission.report
     evaluation = submission.current_evaluation
     references = {item.id: item.reference for item in services.engine_dataset(demo_version).items}
@@ -299,7 +299,7 @@ def test_same_responses_are_judged_once(
     """The cache is keyed by (item, response hash, judge): a second bundle giving the same
     open-ended answers costs no judge call."""
     use_judge(settings, judge_server)
-    first = _scored(alice, make_bundle(demo_version, alice_key, seed=11))
+    first = scored(alice, make_bundle(demo_version, alice_key, seed=11))
     calls = len(judge_server.requests)
     assert calls == 20
     again = make_bundle(
@@ -309,7 +309,7 @@ def test_same_responses_are_judged_once(
         run_date="2025-06-02",  # ... measured another day (new timings, so not a replay)
         mutate_manifest=lambda m: m.update(run_id=str(uuid.uuid4())),
     )
-    second = _scored(alice, again)
+    second = scored(alice, again)
     assert second.status == Submission.Status.SCORED, second.report
     assert len(judge_server.requests) == calls
     assert [(r.query_id, r.status) for r in _open_ended(first)] == [
@@ -327,7 +327,7 @@ def test_a_failing_judge_leaves_items_unscored_and_uncached(
 ) -> None:
     use_judge(settings, judge_server)
     judge_server.garbled = True
-    submission = _scored(alice, make_bundle(demo_version, alice_key))
+    submission = scored(alice, make_bundle(demo_version, alice_key))
     assert submission.status == Submission.Status.SCORED
     rows = _open_ended(submission)
     assert {r.status for r in rows} == {"unscored"}
@@ -354,6 +354,6 @@ def test_no_judge_tag_without_open_ended_items(
     write_dataset(path, DatasetMeta("demo-closed", "1", "CC0-1.0"), items)
     closed = services.register_dataset_version(path)
     use_judge(settings, judge_server)
-    submission = _scored(alice, make_bundle(closed, alice_key))
+    submission = scored(alice, make_bundle(closed, alice_key))
     assert submission.current_evaluation.scorer_version == SCORER_VERSION
     assert judge_server.requests == []

@@ -13,14 +13,13 @@ from evaluator.scoring import SCORER_VERSION
 from submissions import services, tasks
 from submissions.models import AuditLog, Evaluation, JudgeVerdict, Submission
 from submissions.services.rescore import (
-    complete_judging,
     rescore_plan,
     rescore_submission,
     target_scorer_version,
 )
 from submissions.signals import board_changed
 from tests.conftest import Persona, Signer, upload
-from tests.test_judge_server import LocalJudgeServer, use_judge
+from tests.test_judge_server import LocalJudgeServer, scored, use_judge
 
 NEW_VERSION = "2099.1.0"
 
@@ -51,12 +50,7 @@ def board_signals() -> Iterator[list[Any]]:
 
 
 def _scored(persona: Persona, path: Any) -> Submission:
-    """Validation, then the judging task when a judge is configured (the scoring queue's job)."""
-    body = upload(persona, path).json()
-    services.process_submission(body["id"])
-    if Submission.objects.get(pk=body["id"]).status == Submission.Status.JUDGING:
-        complete_judging(body["id"])
-    submission = Submission.objects.get(pk=body["id"])
+    submission = scored(persona, path)
     assert submission.status == Submission.Status.SCORED, submission.report
     return submission
 

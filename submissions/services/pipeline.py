@@ -213,19 +213,13 @@ def process_submission(
         reject_submission(submission, error)
 
 
-_CONFIGURED: Any = object()  # "the configured judge", as opposed to an explicit None (no judge)
-
-
-def _evaluate(
-    submission: Submission, path: Path, judge: Judge | None = _CONFIGURED
-) -> EvaluationResult:
-    """Run the engine on a stored bundle (first scoring, judging and re-scoring alike)."""
+def _evaluate(submission: Submission, path: Path, judge: Judge | None) -> EvaluationResult:
+    """Run the engine on a stored bundle (first scoring, judging and re-scoring alike); the
+    caller says which judge, if any, scores the open-ended items."""
     trusted = {
         key.fingerprint: decode_public_key(key.public_key)
         for key in SigningKey.objects.filter(owner_id=submission.owner_id)
     }
-    if judge is _CONFIGURED:
-        judge = configured_judge()
     # Unpack beside the local copy: one scratch directory per task, purged if the worker dies.
     result = evaluate(
         path,

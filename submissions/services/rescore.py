@@ -107,7 +107,7 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
         )
     try:
         with local_copy(submission.bundle.name) as path:
-            result = _evaluate(submission, path)
+            result = _evaluate(submission, path, configured_judge())
     except BundleError as error:
         log.warning("re-scoring %s: the engine now refuses the bundle: %s", sid, error.code)
         _audit(sid, "refused", target, code=error.code, message=error.message)
@@ -172,9 +172,11 @@ def complete_judging(submission_id: uuid.UUID | str) -> RescoreOutcome:
         started_at=timezone.now()  # the sweeper's clock: a live judging task is not stale
     )
     result: EvaluationResult | None = None
-    if configured_judge() is not None:
+    judge = configured_judge()
+    if judge is not None:
         with local_copy(submission.bundle.name) as path:
-            result = _evaluate(submission, path)  # BundleError here is an engine fault: FAILED
+            # A BundleError here is an engine fault (it accepted this bundle): the task FAILs it.
+            result = _evaluate(submission, path, judge)
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.status != Submission.Status.JUDGING:
