@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .catalog import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
+from .catalog import (
+    AIModel,
+    BenchmarkDataset,
+    CatalogAlias,
+    DatasetItem,
+    DatasetVersion,
+    Hardware,
+)
 from .identity import ApiToken, Challenge, Organisation, SigningKey
 from .judging import JudgeVerdict
 from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission, TracePreview
@@ -13,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "BenchmarkDataset",
+    "CatalogAlias",
     "Challenge",
     "DatasetItem",
     "DatasetVersion",

@@ -93,6 +93,13 @@ class Submission(models.Model):
     staff_reproduced = models.BooleanField(default=False)
     hidden = models.BooleanField(default=False, help_text="Hidden by staff.")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # A corrected re-submission of the same measured run by its owner replaces this one; its
+    # permalink then leads to the replacement.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    # Held until staff map the manifest's model or hardware name to a catalog entry.
+    catalog_pending = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
