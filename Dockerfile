@@ -5,11 +5,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     IPWBOARD_DATA_DIR=/var/lib/ipwboard
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY data/catalog ./data/catalog
 COPY evaluator ./evaluator
 COPY submissions ./submissions
 COPY ipwboard ./ipwboard
-RUN pip install .
+# The platform: `pip install ipwboard` alone is the submitter's client (engine and CLI).
+RUN pip install '.[server]'
 
 COPY . .
 RUN useradd --system --home /var/lib/ipwboard ipwboard \

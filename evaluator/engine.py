@@ -9,10 +9,9 @@ Server-only decisions (whose key, replays, challenges issued) are left to the ca
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,23 +28,32 @@ from evaluator.bundle.tables import (
     read_query_columns,
 )
 from evaluator.bundle.unpack import MANIFEST, QUERIES, SIGNATURE, TRACE, OpenedBundle, open_bundle
+from evaluator.catalog import Catalog, load_catalog
+from evaluator.checks.energy import check_zero_energy
+from evaluator.checks.flags import flag_labels
+from evaluator.checks.identity import identity_checks
 from evaluator.checks.measurement import check_measurement
-from evaluator.checks.telemetry import analyse_trace, power_limit_w
+from evaluator.checks.physics import check_physics
+from evaluator.checks.recordable import check_recordable
+from evaluator.checks.references import check_copied_references
 from evaluator.checks.timing import check_timing
 from evaluator.checks.tokens import check_tokens
+from evaluator.checks.trace_pass import trace_pass
 from evaluator.checks.values import check_values
 from evaluator.checks.workload import match_workload
+from evaluator.content import result_fingerprint
 from evaluator.errors import BundleError, register
-from evaluator.fingerprint import TraceFingerprinter
+from evaluator.harness_report import SOURCE as IMPORT_SOURCE
 from evaluator.limits import DEFAULT_LIMITS, Limits
-from evaluator.manifest import parse_time, read_manifest
+from evaluator.manifest import read_manifest
+from evaluator.manifest_model import Manifest
 from evaluator.metrics import MetricInputs, compute_metrics
 from evaluator.prefetch import Prefetch
-from evaluator.results import STATUS_CODE, ItemResults
+from evaluator.results import EXTRA_COLUMNS, STATUS_CODE, ItemResults
 from evaluator.scoring import SCORER_VERSION, Judge, score_item
 from evaluator.signing import SIGNATURE_MISSING, VerifiedStatement, verify_envelope
-from evaluator.trace_preview import TracePreview, TracePreviewer
-from evaluator.types import BundleInfo, Check, Dataset, EvaluationResult
+from evaluator.trace_preview import TracePreview
+from evaluator.types import BundleInfo, CatalogResolution, Check, Dataset, EvaluationResult, Metrics
 
 DATASET_MISMATCH = register(
     "bundle.dataset.mismatch",
@@ -55,8 +63,13 @@ STATEMENT_MANIFEST = register(
     "bundle.statement.manifest_mismatch",
     "The signed Statement's run_id or format_version differs from the manifest's.",
 )
-IMPORT_SOURCE = "ipw-harness"
-_KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens")
+# Input tokens and the optional per-query columns are carried to the per-query results.
+_KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens", *EXTRA_COLUMNS)
+# A claimed IPW or IPJ more than this above ours is flagged (held for review, never used). The
+# harness's ``ipw analyze`` and the board define both the same way (accuracy over the mean of
+# E_q / t_q, and over the mean E_q); on the reference runs the two differ by 0.1-1.6% (which
+# queries had power but no energy), so 5% leaves room for that and catches a real overstatement.
+EFFICIENCY_CLAIM_GAP = 0.05
 # Trace batches decoded ahead of the telemetry checks: 64 x 65,536 samples x 24 bytes ~ 100 MB at
 # most, enough for the decoding to overlap the queries' checks, bounded for the memory budget.
 _TRACE_PREFETCH = 64
@@ -75,10 +88,16 @@ def evaluate(
     judge: Judge | None = None,
     seed: int = 0,
     workdir: Path | None = None,
+    catalog: Catalog | None = None,
 ) -> EvaluationResult:
-    """Evaluate one bundle; raise ``BundleError`` if it is rejected."""
+    """Evaluate one bundle; raise ``BundleError`` if it is rejected.
+
+    ``catalog``: the accelerators and models the physics checks know (default: the shipped
+    ``data/catalog``; a server passes it extended with what its staff mapped)."""
     with _scratch(workdir) as scratch:
-        checked = _validate(Path(bundle_path), dataset, trusted_keys, limits, scratch)
+        checked = _validate(
+            Path(bundle_path), dataset, trusted_keys, limits, scratch, catalog or load_catalog()
+        )
         return _scored_result(checked, judge, seed, limits)
 
 
@@ -89,11 +108,15 @@ def validate(
     trusted_keys: Mapping[str, bytes],
     limits: Limits = DEFAULT_LIMITS,
     workdir: Path | None = None,
+    catalog: Catalog | None = None,
 ) -> tuple[Check, ...]:
     """Every check ``evaluate`` runs, without re-scoring the responses; raise ``BundleError`` if
     the bundle is rejected. (The validation benchmark times this part on its own.)"""
     with _scratch(workdir) as scratch:
-        return tuple(_validate(Path(bundle_path), dataset, trusted_keys, limits, scratch).checks)
+        checked = _validate(
+            Path(bundle_path), dataset, trusted_keys, limits, scratch, catalog or load_catalog()
+        )
+        return tuple(checked.checks)
 
 
 @contextmanager
@@ -113,7 +136,8 @@ class _Validated:
 
     opened: OpenedBundle
     verified: VerifiedStatement
-    manifest: Mapping[str, Any]
+    manifest: Manifest
+    resolution: CatalogResolution
     dataset: Dataset
     queries: QueryColumns
     positions: np.ndarray  # positions[row]: the dataset index row ``row`` answers
@@ -128,6 +152,7 @@ def _validate(
     trusted_keys: Mapping[str, bytes],
     limits: Limits,
     scratch: Path,
+    catalog: Catalog,
 ) -> _Validated:
     checks: list[Check] = []
     opened = open_bundle(bundle_path, scratch / "members", limits)
@@ -141,21 +166,34 @@ def _validate(
     verified = verify_envelope(opened.read_bytes(SIGNATURE), signed_members, trusted_keys, limits)
     checks.append(Check("signature.valid", "pass", f"signed by {verified.key_fingerprint}"))
 
-    manifest = read_manifest(opened.read_bytes(MANIFEST), limits)
-    for key, signed in (("run_id", verified.run_id), ("format_version", verified.format_version)):
-        if manifest[key] != signed:
+    raw = read_manifest(opened.read_bytes(MANIFEST), limits)
+    manifest = Manifest.from_json(raw)
+    for key, mine, signed in (
+        ("run_id", manifest.run_id, verified.run_id),
+        ("format_version", manifest.format_version, verified.format_version),
+    ):
+        if mine != signed:
             raise BundleError(
                 STATEMENT_MANIFEST,
-                f"the manifest says {key} {manifest[key]!r}, the signature {signed!r}",
+                f"the manifest says {key} {mine!r}, the signature {signed!r}",
                 file=MANIFEST,
                 field=key,
             )
-    checks.append(Check("manifest.valid", "pass", f"format {manifest['format_version']}"))
+    checks.append(Check("manifest.valid", "pass", f"format {manifest.format_version}"))
     if not isinstance(dataset, Dataset):
-        dataset = dataset(manifest["dataset"])
+        dataset = dataset(raw["dataset"])
     _check_dataset(manifest, dataset)
     checks.append(Check("dataset.match", "pass", f"{dataset.slug} {dataset.version}"))
-    checks += check_measurement(manifest)
+    hardware = catalog.resolve_hardware(*manifest.hardware.names)
+    model = catalog.resolve_model(manifest.model.id)
+    checks += identity_checks(manifest, hardware, model, catalog)
+    checks += check_measurement(manifest, hardware)
+    resolution = CatalogResolution(
+        hardware_key=hardware.entry.key if hardware.entry else None,
+        model_key=model.entry.key if model.entry else None,
+        implied_quantization=model.quantization,
+        hardware_generic=hardware.generic is not None,
+    )
 
     # The trace is decoded on another thread from here on, while the queries are checked; its
     # errors still surface in order, at the telemetry step (see evaluator.prefetch).
@@ -165,7 +203,9 @@ def _validate(
         else None
     )
     try:
-        return _checked_content(opened, verified, manifest, dataset, checks, trace, limits)
+        return _checked_content(
+            opened, verified, manifest, resolution, dataset, checks, trace, limits, catalog
+        )
     finally:
         if trace is not None:
             trace.close()
@@ -181,28 +221,38 @@ def _trace_batches(opened: OpenedBundle, limits: Limits) -> Iterator[tuple[int, 
 def _checked_content(
     opened: OpenedBundle,
     verified: VerifiedStatement,
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
+    resolution: CatalogResolution,
     dataset: Dataset,
     checks: list[Check],
     trace: Prefetch[tuple[int, TraceBatch]] | None,
     limits: Limits,
+    catalog: Catalog,
 ) -> _Validated:
     """The checks on the queries and the trace, once the signature and manifest are good."""
     queries = read_query_columns(opened.open(QUERIES), limits)
     positions, workload = match_workload(queries.ids, dataset.columns.ids())
     checks += workload
     checks += check_values(queries)
-    window = (
-        parse_time(manifest["window"]["start"], "window.start"),
-        parse_time(manifest["window"]["end"], "window.end"),
+    checks += check_zero_energy(queries)  # the zero-energy rule (evaluator.checks.energy)
+    entry = catalog.accelerators.get(resolution.hardware_key or "")
+    checks += check_physics(
+        manifest,
+        entry,
+        catalog.models.get(resolution.model_key or ""),
+        resolution.implied_quantization,
+        energy_j=queries["energy_j"],
+        latency_s=queries["latency_s"],
+        ttft_s=queries["ttft_s"],
+        output_tokens=queries["output_tokens"],
     )
-    synthetic = bool(manifest["synthetic"]) or manifest["measurement"]["method"] == "simulated"
-    checks += check_timing(queries, window, limits, synthetic=synthetic)
+    window = (manifest.window_start, manifest.window_end)
+    checks += check_timing(queries, window, limits, synthetic=manifest.simulated)
     trace_fingerprint: str | None = None
     trace_preview: TracePreview | None = None
     if trace is not None:
-        telemetry, trace_fingerprint, trace_preview = _telemetry(
-            trace, manifest, queries, window, limits
+        telemetry, trace_fingerprint, trace_preview = trace_pass(
+            trace, manifest, entry, queries, window, limits
         )
         checks += telemetry
     checks += check_tokens(queries)
@@ -210,6 +260,7 @@ def _checked_content(
         opened,
         verified,
         manifest,
+        resolution,
         dataset,
         queries,
         positions,
@@ -230,6 +281,7 @@ def _scored_result(
         checked.queries,
     )
     checks = checked.checks
+    input_tokens = queries["input_tokens"]  # for the content fingerprint (evaluator.content)
     # Only the per-item numbers survive the checks: free the rest before scoring (a million rows
     # of seven float columns is ~56 MB).
     for name in [name for name in queries.numbers if name not in _KEPT_COLUMNS]:
@@ -237,35 +289,34 @@ def _scored_result(
     queries.response_chars = queries.response_chars[:0]
 
     scores = _score(opened, dataset, queries, checked.positions, judge, limits)
+    checks += check_copied_references(scores)
     metrics = compute_metrics(_metric_inputs(dataset, scores), seed=seed)
-    claimed = manifest["claimed"].get("accuracy")
+    checks += check_recordable(metrics)
+    claimed = manifest.claimed_accuracy
     labels = _labels(opened, manifest)
     if (scores.status == STATUS_CODE["unscored"]).any():
         labels.append("unscored-items")
-    if claimed is not None and claimed - metrics.accuracy > limits.claim_gap:
+    labels += flag_labels(checks)  # energy-imputed, reference-copy-suspect
+    claim_checks = _claim_checks(manifest, metrics, limits)
+    checks += claim_checks
+    if any(check.code == "accuracy.claim_gap" for check in claim_checks):
         labels.append("accuracy-claim-gap")
-        checks.append(
-            Check(
-                "accuracy.claim_gap",
-                "warn",
-                f"the bundle claims accuracy {claimed:.3f}; re-scoring gives "
-                f"{metrics.accuracy:.3f}",
-                file=MANIFEST,
-                field="claimed.accuracy",
-            )
-        )
+    if any(check.code in ("ipw.claim_gap", "ipj.claim_gap") for check in claim_checks):
+        labels.append("efficiency-claim-gap")
     if any(check.status == "warn" for check in checks):
         labels.append("provisional")  # held for staff review until the warnings are looked at
     info = BundleInfo(
         bundle_sha256=opened.bundle_sha256,
-        run_id=manifest["run_id"],
+        run_id=manifest.run_id,
         key_fingerprint=checked.verified.key_fingerprint,
         manifest=manifest,
         member_sha256=dict(checked.verified.subjects),
-        challenge=manifest["challenge"],
+        challenge=manifest.challenge,
         has_trace=opened.has(TRACE),
         trace_fingerprint=checked.trace_fingerprint,
         trace_preview=checked.trace_preview,
+        catalog=checked.resolution,
+        content_fingerprint=result_fingerprint(scores, input_tokens, checked.positions),
     )
     return EvaluationResult(
         bundle=info,
@@ -278,63 +329,67 @@ def _scored_result(
     )
 
 
-def _check_dataset(manifest: Mapping[str, Any], dataset: Dataset) -> None:
-    declared = manifest["dataset"]
-    for key, ours in (
-        ("slug", dataset.slug),
-        ("version", dataset.version),
-        ("sha256", dataset.sha256),
+def _claim_checks(manifest: Manifest, metrics: Metrics, limits: Limits) -> list[Check]:
+    """The submitter's claims (accuracy, IPW, IPJ) against ours: a claim above ours by more than
+    the tolerance warns (held for review). Claims are never used for anything else."""
+    checks: list[Check] = []
+    claimed = manifest.claimed_accuracy
+    if claimed is not None and claimed - metrics.accuracy > limits.claim_gap:
+        checks.append(
+            Check(
+                "accuracy.claim_gap",
+                "warn",
+                f"the bundle claims accuracy {claimed:.3f}; re-scoring gives "
+                f"{metrics.accuracy:.3f}",
+                file=MANIFEST,
+                field="claimed.accuracy",
+            )
+        )
+    for name, theirs, ours in (
+        ("ipw", manifest.claimed_ipw, metrics.ipw),
+        ("ipj", manifest.claimed_ipj, metrics.ipj),
     ):
-        if declared[key] != ours:
+        if theirs is None:
+            continue
+        if theirs > ours * (1 + EFFICIENCY_CLAIM_GAP):
+            checks.append(
+                Check(
+                    f"{name}.claim_gap",
+                    "warn",
+                    f"the bundle claims {name.upper()} {theirs:.4g}; the board computes "
+                    f"{ours:.4g} (more than {EFFICIENCY_CLAIM_GAP:.0%} below the claim)",
+                    file=MANIFEST,
+                    field=f"claimed.{name}",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    f"{name}.claim",
+                    "pass",
+                    f"claimed {name.upper()} {theirs:.4g}; the board computes {ours:.4g}",
+                    file=MANIFEST,
+                    field=f"claimed.{name}",
+                )
+            )
+    return checks
+
+
+def _check_dataset(manifest: Manifest, dataset: Dataset) -> None:
+    declared = manifest.dataset
+    for key, theirs, ours in (
+        ("slug", declared.slug, dataset.slug),
+        ("version", declared.version, dataset.version),
+        ("sha256", declared.sha256, dataset.sha256),
+    ):
+        if theirs != ours:
             raise BundleError(
                 DATASET_MISMATCH,
-                f"the bundle ran dataset {key} {declared[key]!r} but this board's "
+                f"the bundle ran dataset {key} {theirs!r} but this board's "
                 f"{dataset.slug} {dataset.version} has {key} {ours!r}; run the published dataset",
                 file=MANIFEST,
                 field=f"dataset.{key}",
             )
-
-
-def _telemetry(
-    trace: Iterable[tuple[int, TraceBatch]],
-    manifest: Mapping[str, Any],
-    queries: Any,
-    window: tuple[float, float],
-    limits: Limits,
-) -> tuple[list[Check], str | None, TracePreview | None]:
-    """The telemetry checks, the trace's fingerprint and its display preview, in one pass."""
-    started, ended = queries["started_at"], queries["ended_at"]
-    timed = bool((~np.isnan(started) & ~np.isnan(ended)).all())
-    stream = iter(trace)
-    first = next(stream, None)
-    rows = first[0] if first is not None else 0
-    fingerprinter = TraceFingerprinter(rows)
-    previewer = TracePreviewer(rows)
-
-    def batches() -> Iterator[TraceBatch]:
-        if first is None:
-            return
-        for _, batch in itertools.chain([first], stream):
-            fingerprinter.update(batch.timestamp_ns, batch.power_w)
-            previewer.update(batch.timestamp_ns, batch.power_w)
-            yield batch
-
-    checks = analyse_trace(
-        batches(),
-        period_s=float(manifest["measurement"]["sampling_period_s"]),
-        window=window,
-        power_limit=power_limit_w(manifest, limits),
-        claimed_energy_j=float(np.sum(queries["energy_j"])),
-        query_intervals=(started, ended) if timed else None,
-        total_rows=rows,
-        limits=limits,
-        # A harness import's window is an estimate: the energy-sum check only warns (and says so).
-        estimated_window=bool(
-            (manifest.get("import") or {}).get("source") == IMPORT_SOURCE
-            and (manifest.get("import") or {}).get("window_estimated")
-        ),
-    )
-    return checks, fingerprinter.digest(), previewer.preview()
 
 
 def _score(
@@ -401,6 +456,7 @@ def _score(
         ttft_s=column("ttft_s"),
         output_tokens=column("output_tokens"),
         response=response_column,
+        extra={name: column(name) for name in EXTRA_COLUMNS if name in queries.numbers},
     )
 
 
@@ -416,14 +472,16 @@ def _metric_inputs(dataset: Dataset, results: ItemResults) -> MetricInputs:
     )
 
 
-def _labels(opened: OpenedBundle, manifest: Mapping[str, Any]) -> list[str]:
+def _labels(opened: OpenedBundle, manifest: Manifest) -> list[str]:
     labels = []
     if not opened.has(TRACE):
         labels.append("no-trace")
-    if manifest["challenge"] is None:
+    if manifest.challenge is None:
         labels.append("no-challenge")
-    if manifest["synthetic"] or manifest["measurement"]["method"] == "simulated":
+    if manifest.simulated:
         labels.append("synthetic")
-    if (manifest.get("import") or {}).get("source") == IMPORT_SOURCE:
+    if manifest.import_info.get("source") == IMPORT_SOURCE:
         labels.append("imported-from-ipw-harness")
+    if manifest.model.speculative_decoding:
+        labels.append("speculative-decoding")
     return labels

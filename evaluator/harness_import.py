@@ -25,16 +25,25 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from evaluator.bundle.pack import conform
-from evaluator.bundle.tables import QUERY_SCHEMA, TRACE_SCHEMA
+from evaluator.bundle.tables import TRACE_SCHEMA
+from evaluator.catalog import Catalog, load_catalog
 from evaluator.errors import BundleError, register
+from evaluator.harness import agentic, claims, detect, profile
+from evaluator.harness.rows import ENERGY_MISSING, ROW_INVALID, queries_table, query_rows
 from evaluator.harness_report import SOURCE, ImportReport, quirks_for
-from evaluator.manifest import FORMAT_VERSION, validate_manifest
+from evaluator.manifest import FORMAT_VERSION, parse_time, validate_manifest
+from evaluator.measurement_classes import basis_fits, default_basis
+from evaluator.system_info import public_system
 from evaluator.types import Dataset
 
-__all__ = ["SOURCE", "ImportReport", "import_ipw_run"]
+__all__ = ["ENERGY_MISSING", "ROW_INVALID", "SOURCE", "ImportReport", "import_ipw_run"]
 
 NVML_PERIOD_S = 0.05  # the harness's energy monitor streams one reading every 50 ms
 
+HARDWARE_GENERIC = register(
+    "harness.hardware.generic",
+    "The run's hardware label names no chip (e.g. 'GPU' on every Mac): name it with --hardware.",
+)
 RUN_INVALID = register("harness.run.invalid", "The run directory is not a readable harness run.")
 MODEL_NOT_FOUND = register(
     "harness.model.not_found", "The run's model_metrics do not name the model to import."
@@ -45,10 +54,6 @@ ITEM_UNMATCHED = register(
 ITEM_DUPLICATE = register("harness.item.duplicate", "Two run rows answer the same dataset item.")
 RUN_INCOMPLETE = register(
     "harness.run.incomplete", "The run lacks some of the dataset's items; run the whole workload."
-)
-ROW_INVALID = register("harness.row.invalid", "A run row lacks its latency.")
-ENERGY_MISSING = register(
-    "harness.energy.missing", "A run row has neither energy nor average power to estimate it."
 )
 MEASUREMENT_UNKNOWN = register(
     "harness.measurement.unknown",
@@ -174,77 +179,6 @@ def _match(rows: list[dict[str, Any]], dataset: Dataset, report: ImportReport) -
     return matched
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _query_rows(
-    rows: list[dict[str, Any]],
-    ids: list[str],
-    model: str,
-    dataset: Dataset,
-    report: ImportReport,
-) -> dict[str, list[Any]]:
-    references = {item.id: item.reference for item in dataset.items}
-    out: dict[str, list[Any]] = {name: [] for name in QUERY_SCHEMA.names}
-    for index, (row, query_id) in enumerate(zip(rows, ids, strict=True)):
-        metrics = _get(row, "model_metrics", model) or {}
-        latency = _float(_get(metrics, "latency_metrics", "total_query_seconds"))
-        if latency is None:
-            raise BundleError(
-                ROW_INVALID,
-                f"row {index} ({query_id}) has no latency_metrics.total_query_seconds",
-                row=index,
-                field="latency_metrics.total_query_seconds",
-            )
-        watts = _get(metrics, "power_metrics", "gpu", "per_query_watts") or {}
-        energy = _float(_get(metrics, "energy_metrics", "per_query_joules"))
-        if energy is None:
-            if watts.get("avg") is None:
-                raise BundleError(
-                    ENERGY_MISSING,
-                    f"row {index} ({query_id}) has no per_query_joules and no average power",
-                    row=index,
-                    field="energy_metrics.per_query_joules",
-                )
-            energy = float(watts["avg"]) * latency
-            report.energy_none.append(query_id)
-        elif energy == 0:
-            report.energy_zero.append(query_id)
-        response = metrics.get("lm_response")
-        if response is None:
-            response = _get(row, "model_answers", model)
-        if response is None:
-            report.response_missing.append(query_id)
-            response = ""
-        reference, ours = row.get("answer"), references.get(query_id)
-        if reference is not None and ours is not None and str(reference).strip() != ours.strip():
-            report.reference_mismatches.append(query_id)
-        tokens = metrics.get("token_metrics") or {}
-        values = {
-            "query_id": query_id,
-            "response": str(response),
-            "input_tokens": _int(tokens.get("input")),
-            "output_tokens": _int(tokens.get("output")),
-            "ttft_s": _float(_get(metrics, "latency_metrics", "time_to_first_token_seconds")),
-            "latency_s": latency,
-            "energy_j": energy,
-            "power_avg_w": _float(watts.get("avg")),
-            "power_max_w": _float(watts.get("max")),
-            "power_min_w": _float(watts.get("min")),
-            "power_median_w": _float(watts.get("median")),
-            "started_at": None,  # the harness records durations, not instants
-            "ended_at": None,
-        }
-        for name, value in values.items():
-            out[name].append(value)
-    return out
-
-
 def _measurement(gpu: Mapping[str, Any], system: Mapping[str, Any]) -> dict[str, Any] | None:
     text = " ".join(str(v) for v in (gpu.get("backend"), gpu.get("vendor"), gpu.get("name")))
     os_name = str(system.get("os_name") or "")
@@ -278,6 +212,32 @@ def _hardware(summary: Mapping[str, Any], gpu: Mapping[str, Any]) -> dict[str, A
     return hardware
 
 
+def _refuse_generic_hardware(manifest: dict[str, Any], catalog: Catalog) -> None:
+    """Refuse a hardware label that names no chip.
+
+    The harness labels every Apple machine "GPU" and its macOS monitor reports no chip name, so
+    all Macs would share one row: such a run must say which chip it ran on (``--hardware``, i.e.
+    ``hardware.accelerator``). A name the catalog does not know is kept as written; the server
+    holds it for staff to map.
+    """
+    hardware = manifest["hardware"]
+    # The names stay as the harness (or --hardware) wrote them: the server resolves them again
+    # with its own catalog, and the raw device name is evidence worth keeping.
+    match = catalog.resolve_hardware(hardware.get("accelerator"), hardware.get("label"))
+    if match.entry is None and match.generic is not None:
+        choices = catalog.accelerators_of(match.generic.vendor)
+        listed = ", ".join(entry.name for entry in choices[:60])
+        raise BundleError(
+            HARDWARE_GENERIC,
+            f"the run's hardware is labelled {hardware.get('label')!r} "
+            f"({hardware.get('accelerator')!r}), which names no chip ({match.generic.why}). "
+            f"Pack with --hardware NAME, one of the catalog's "
+            f"{match.generic.vendor or 'known'} entries: {listed}",
+            file="summary.json",
+            field="hardware_label",
+        )
+
+
 def _rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
@@ -299,40 +259,117 @@ def _flatten(prefix: str, value: Any) -> set[str]:
     return {prefix}
 
 
-def import_ipw_run(
-    run_dir: Path,
-    dataset: Dataset,
-    *,
-    trace: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], pa.Table, pa.Table | None, ImportReport]:
-    """Manifest, queries table, optional trace table and the report of what the import did."""
-    run_dir = Path(run_dir)
-    overrides = dict(overrides or {})
-    report = ImportReport(run_dir=run_dir.name, has_trace=trace is not None)
+def _read_summary(run_dir: Path) -> dict[str, Any]:
     try:
         summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleError(
             RUN_INVALID, f"cannot read summary.json: {exc}", file="summary.json"
         ) from exc
-    rows, run_digest = _read_rows(run_dir, report)
+    if not isinstance(summary, dict):
+        raise BundleError(RUN_INVALID, "summary.json is not an object", file="summary.json")
+    return summary
+
+
+def _agentic_model(summary: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:
+    config = summary.get("config") or summary.get("profiler_config") or {}
+    model = _get(overrides, "model", "id") or summary.get("model") or config.get("model")
+    if not model:
+        raise BundleError(
+            MODEL_NOT_FOUND,
+            "summary.json names no model (config.model); give it with --set model.id=NAME",
+            file="summary.json",
+            field="config.model",
+        )
+    return str(model)
+
+
+def _devices(summary: Mapping[str, Any], first_metrics: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(gpu_info, system_info) from the summary, its ``hardware`` object or the first row."""
+    gpu = dict(summary.get("gpu_info") or first_metrics.get("gpu_info") or {})
+    system = dict(summary.get("system_info") or first_metrics.get("system_info") or {})
+    hardware = summary.get("hardware") or _get(summary, "config", "hardware") or {}
+    if isinstance(hardware, Mapping):  # newer summaries: {gpu_name, cpu_brand, platform}
+        gpu.setdefault("name", hardware.get("gpu_name"))
+        gpu.setdefault("backend", hardware.get("platform"))
+        if hardware.get("cpu_brand"):
+            system.setdefault("cpu_brand", hardware.get("cpu_brand"))
+    return gpu, system
+
+
+def _run_window(
+    summary: Mapping[str, Any], latencies: list[float], report: ImportReport
+) -> tuple[float, float]:
+    """The harness's recorded start and end when it has them, else generated_at minus latencies."""
+    try:
+        start = parse_time(str(summary["start_time"]), "start_time")
+        end = parse_time(str(summary["end_time"]), "end_time")
+        if end >= start:
+            report.window_estimated = False
+            return start, end
+    except (KeyError, BundleError):
+        pass
+    end = float(summary.get("generated_at") or datetime.now(UTC).timestamp())
+    return end - float(sum(latencies)), end
+
+
+def import_ipw_run(
+    run_dir: Path,
+    dataset: Dataset,
+    *,
+    trace: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> tuple[dict[str, Any], pa.Table, pa.Table | None, ImportReport]:
+    """Manifest, queries table, optional trace table and the report of what the import did.
+
+    Reads both ``ipw profile`` generations (chained and in-window attribution) and agentic
+    ``ipw run`` directories (``traces.jsonl``); ``harness.detect`` says which, the report says
+    what was found."""
+    run_dir = Path(run_dir)
+    overrides = dict(overrides or {})
+    report = ImportReport(run_dir=run_dir.name, has_trace=trace is not None)
+    summary = _read_summary(run_dir)
+    requested_basis = _get(overrides, "measurement", "basis")
+    if detect.is_agentic(run_dir):
+        rows, data = agentic.read_traces(run_dir, RUN_INVALID)
+        run_digest = hashlib.sha256(data).hexdigest()
+        report.generation, report.workload = "agentic", "agentic"
+        report.generation_evidence = [f"{detect.TRACES} present"]
+        report.shards = [detect.TRACES]
+        model = report.model_key = _agentic_model(summary, overrides)
+        ids = _match([agentic.as_match_row(task) for task in rows], dataset, report)
+        first: Mapping[str, Any] = {}
+        basis = str(requested_basis or "accelerator")
+        report.basis_notes = [f"energy basis {basis!r} (task GPU energy)"]
+        claimed, notes = claims.agentic_claims(summary, rows)
+    else:
+        rows, run_digest = _read_rows(run_dir, report)
+        model = report.model_key = _model_key(rows, summary)
+        report.generation, report.generation_evidence = detect.profile_generation(
+            summary, rows, model
+        )
+        ids = _match(rows, dataset, report)
+        first = _get(rows[0], "model_metrics", model) or {}
+        gpu, system = _devices(summary, first)
+        apple = (_measurement(gpu, system) or {}).get("method") == "powermetrics"
+        basis, report.basis_notes = profile.choose_basis(rows, model, apple, requested_basis)
+        claimed, notes, report.graded = claims.profile_claims(run_dir, rows, model, basis)
     report.rows = len(rows)
-    model = report.model_key = _model_key(rows, summary)
-    ids = _match(rows, dataset, report)
-    columns = _query_rows(rows, ids, model, dataset, report)
-    queries = pa.table(columns, schema=QUERY_SCHEMA)
+    report.energy_basis = basis
+    report.notes += notes
+    report.claimed = dict(claimed)
+    columns = query_rows(rows, ids, model, dataset, report, basis)
+    queries = queries_table(columns, report)
 
     energies = columns["energy_j"]
-    if len(energies) > 1:
-        median = statistics.median(energies)
+    if len(energies) > 1 and report.generation == "chained":
         report.first_query_model_load = {
             "query_id": ids[0],
             "energy_j": energies[0],
-            "median_energy_j": median,
+            "median_energy_j": statistics.median(energies),
         }
-    gpu = summary.get("gpu_info") or _get(rows[0], "model_metrics", model, "gpu_info") or {}
-    system = summary.get("system_info") or {}
+    gpu, system = _devices(summary, first)
     measurement = _measurement(gpu, system)
     if measurement is None and "measurement" not in overrides:
         raise BundleError(
@@ -342,19 +379,27 @@ def import_ipw_run(
             file="summary.json",
             field="gpu_info",
         )
-    end = float(summary.get("generated_at") or datetime.now(UTC).timestamp())
-    start = end - float(sum(columns["latency_s"]))
+    measurement = dict(measurement or {})
+    measurement["attribution"] = "chained" if report.generation == "chained" else "in_window"
+    measurement["basis"] = basis
+    start, end = _run_window(summary, list(columns["latency_s"]), report)
+    # The bundle's created_at is the run's own time (when the harness wrote summary.json), not
+    # the clock at packing: packing the same run twice gives byte-identical bundles.
+    created = end
     trace_table = None
     if trace is not None:
         trace_table = conform(pq.read_table(trace), TRACE_SCHEMA)
         start, end = _trace_window(trace_table, start, end, report)
+    config = summary.get("profiler_config") or summary.get("config") or {}
+    version = _get(summary, "versions", "ipw")
+    engine = summary.get("client") or config.get("client_id") or config.get("client")
     defaults = {
-        "harness": {"name": "intelligence-per-watt", "version": "unknown"},
+        "harness": {"name": "intelligence-per-watt", "version": str(version or "unknown")},
         "model": {
             "id": model,
             "revision": "unknown",
             "quantization": "unknown",
-            "engine": "unknown",
+            "engine": str(engine or "unknown"),
             "engine_version": "unknown",
         },
     }
@@ -363,18 +408,24 @@ def import_ipw_run(
         # Derived from the run's bytes: importing the same run twice gives the same run id, so
         # the server's replay check sees a resubmission for what it is.
         "run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ipw-harness:{run_digest}:{model}")),
-        "created_at": _rfc3339(datetime.now(UTC).timestamp()),
+        "created_at": _rfc3339(created),
         "synthetic": False,
         "harness": dict(defaults["harness"]),
         "model": dict(defaults["model"]),
         "hardware": _hardware(summary, gpu),
-        "system": dict(system),
+        # Only OS and CPU: the harness also records the host name and its absolute output path,
+        # which name a machine and a person and must not reach a public manifest.
+        "system": public_system(system),
         "dataset": {"slug": dataset.slug, "version": dataset.version, "sha256": dataset.sha256},
-        "measurement": measurement or {},
+        "measurement": measurement,
         "window": {"start": _rfc3339(start), "end": _rfc3339(end)},
         "challenge": None,
-        "claimed": {},  # the harness grades nothing, so it claims nothing
+        # The harness's own grades and metrics: the submitter's claim, compared, never trusted.
+        "claimed": claimed,
     }
+    if report.generation == "agentic":
+        agent = config.get("agent") or summary.get("agent")
+        manifest["workload"] = {"kind": "agentic", **({"agent": str(agent)} if agent else {})}
     given = _flatten("", overrides)
     report.defaulted_fields = sorted(
         f"{section}.{key}"
@@ -383,6 +434,11 @@ def import_ipw_run(
         if value == "unknown" and f"{section}.{key}" not in given
     )
     _merge(manifest, overrides)
+    chosen = manifest["measurement"]
+    if not basis_fits(str(chosen.get("scope")), str(chosen.get("basis"))) and not requested_basis:
+        # The submitter named the scope (e.g. a wall meter) but no basis: the scope's own rails.
+        chosen["basis"] = report.energy_basis = default_basis(str(chosen.get("scope")))
+    _refuse_generic_hardware(manifest, catalog or load_catalog())
     report.quirks = quirks_for(report, len(rows))
     manifest["import"] = report.to_dict()
     validate_manifest(manifest)

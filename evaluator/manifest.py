@@ -75,7 +75,9 @@ def load_json_strict(data: bytes, *, file: str, max_depth: int) -> Any:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                raise BundleError(JSON_DUPLICATE_KEY, f"key {key!r} appears twice", file=file)
+                raise BundleError(
+                    JSON_DUPLICATE_KEY, f"key {clip(repr(key))} appears twice", file=file
+                )
             out[key] = value
         return out
 
@@ -106,7 +108,25 @@ def _validator() -> Draft202012Validator:
 
 
 def _path(parts: Any) -> str:
-    return ".".join(str(part) for part in parts) or "(top level)"
+    return clip(".".join(str(part) for part in parts) or "(top level)")
+
+
+MAX_ECHO = 80  # characters of a submitter's value an error message repeats
+
+
+def clip(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: an error names the offending value,
+    it does not echo a 10,000-character one back whole (into reports, pages and logs)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _schema_message(error: Any) -> str:
+    """jsonschema's message with the offending value (which it repeats whole) clipped."""
+    message = str(error.message)
+    shown = repr(error.instance)
+    if len(shown) > MAX_ECHO:
+        message = message.replace(shown, clip(shown))
+    return clip(message, 4 * MAX_ECHO)
 
 
 def validate_manifest(manifest: Any) -> dict[str, Any]:
@@ -119,7 +139,7 @@ def validate_manifest(manifest: Any) -> dict[str, Any]:
     if isinstance(version, str) and version not in SUPPORTED_VERSIONS:
         raise BundleError(
             MANIFEST_VERSION,
-            f"format_version {version!r} is not supported; this reader knows "
+            f"format_version {clip(repr(version))} is not supported; this reader knows "
             f"{', '.join(sorted(SUPPORTED_VERSIONS))}",
             file=MANIFEST_NAME,
             field="format_version",
@@ -129,7 +149,7 @@ def validate_manifest(manifest: Any) -> dict[str, Any]:
         where = _path(error.absolute_path)
         raise BundleError(
             MANIFEST_INVALID,
-            f"{where}: {error.message}",
+            f"{where}: {_schema_message(error)}",
             file=MANIFEST_NAME,
             field=where if error.absolute_path else None,
         )
@@ -162,14 +182,14 @@ def parse_time(value: str, where: str) -> float:
     except ValueError as exc:
         raise BundleError(
             MANIFEST_INVALID,
-            f"{where}: {value!r} is not an RFC 3339 timestamp ({exc})",
+            f"{where}: {clip(repr(value))} is not an RFC 3339 timestamp",
             file=MANIFEST_NAME,
             field=where,
         ) from exc
     if parsed.tzinfo is None:
         raise BundleError(
             MANIFEST_INVALID,
-            f"{where}: {value!r} has no UTC offset",
+            f"{where}: {clip(repr(value))} has no UTC offset",
             file=MANIFEST_NAME,
             field=where,
         )

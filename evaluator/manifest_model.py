@@ -12,8 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaluator.errors import BundleError, register
 from evaluator.manifest import parse_time
+from evaluator.measurement_classes import (
+    BASIS_BY_KEY,
+    DEFAULT_ATTRIBUTION,
+    basis_fits,
+    default_basis,
+)
 from evaluator.names import clean_name
+
+BASIS_SCOPE = register(
+    "manifest.measurement.basis_scope",
+    "measurement.basis sums rails the measurement scope does not cover (e.g. basis 'soc' with "
+    "scope 'accelerator').",
+)
+# Where a reference-harness import says which harness generation it read (evaluator.harness).
+_IMPORT_SOURCE = "ipw-harness"
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,10 @@ class ModelSpec:
     # The engine drafted tokens speculatively: several tokens per weight read, so the
     # throughput roofline allows more (and the board shows the label).
     speculative_decoding: bool = False
+    # The submitter's own words about the model; used only for fictional (synthetic) models.
+    declared_family: str = ""
+    declared_params_total_b: float | None = None
+    declared_params_active_b: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,15 @@ class MeasurementSpec:
     scope: str
     method: str
     sampling_period_s: float
+    # How each query was charged its energy (``measurement_classes.ATTRIBUTIONS``) and which rails
+    # energy_j sums (``BASES``). A manifest without them: see ``_attribution`` / ``default_basis``.
+    attribution: str = DEFAULT_ATTRIBUTION
+    basis: str = "accelerator"
+
+    @property
+    def class_key(self) -> tuple[str, str, str, str]:
+        """What rankings must never mix: scope, method, attribution and basis."""
+        return (self.scope, self.method, self.attribution, self.basis)
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,15 @@ class Manifest:
     claimed_accuracy: float | None
     import_info: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # The submitter's (e.g. the harness's ``ipw analyze``) own IPW, IPJ and count of imputed
+    # energies: cross-checked against ours, never used.
+    claimed_ipw: float | None = None
+    claimed_ipj: float | None = None
+    claimed_energy_imputed: int | None = None
+    # "single_turn" (one prompt, one answer) or "agentic" (a task of several turns and tool calls):
+    # ranked separately. Absent: "single_turn".
+    workload_kind: str = "single_turn"
+    workload_agent: str = ""
 
     @property
     def simulated(self) -> bool:
@@ -92,6 +129,8 @@ class Manifest:
         """From a manifest that ``validate_manifest`` accepted (names checked by ``clean_name``)."""
         model, hardware = data["model"], data["hardware"]
         measurement, dataset = data["measurement"], data["dataset"]
+        claimed = data.get("claimed") or {}
+        workload = data.get("workload") or {}
         return cls(
             format_version=data["format_version"],
             run_id=data["run_id"],
@@ -106,6 +145,10 @@ class Manifest:
                 engine=clean_name(model["engine"], "model.engine"),
                 engine_version=clean_name(model["engine_version"], "model.engine_version"),
                 speculative_decoding=bool(model.get("speculative_decoding", False)),
+                declared_family=str(model.get("family") or ""),
+                declared_params_total_b=model.get("params_total_b"),
+                declared_params_active_b=model.get("params_active_b")
+                or model.get("params_total_b"),
             ),
             hardware=HardwareSpec(
                 label=clean_name(hardware["label"], "hardware.label"),
@@ -117,15 +160,51 @@ class Manifest:
                 declared_tdp_w=hardware.get("tdp_w"),
             ),
             dataset=DatasetRef(dataset["slug"], dataset["version"], dataset["sha256"]),
-            measurement=MeasurementSpec(
-                measurement["scope"],
-                measurement["method"],
-                float(measurement["sampling_period_s"]),
-            ),
+            measurement=_measurement(measurement, data.get("import") or {}),
             window_start=parse_time(data["window"]["start"], "window.start"),
             window_end=parse_time(data["window"]["end"], "window.end"),
             challenge=data["challenge"],
-            claimed_accuracy=(data.get("claimed") or {}).get("accuracy"),
+            claimed_accuracy=claimed.get("accuracy"),
             import_info=dict(data.get("import") or {}),
             raw=data,
+            claimed_ipw=claimed.get("ipw"),
+            claimed_ipj=claimed.get("ipj"),
+            claimed_energy_imputed=claimed.get("energy_imputed"),
+            workload_kind=str(workload.get("kind") or "single_turn"),
+            workload_agent=clean_name(workload["agent"], "workload.agent")
+            if workload.get("agent")
+            else "",
         )
+
+
+def _attribution(measurement: Mapping[str, Any], imported: Mapping[str, Any]) -> str:
+    """The declared attribution; absent, ``in_window`` (the bundle format's definition of
+    energy_j), except a reference-harness import packed before imports recorded the harness
+    generation: every such import read the chained harness of November 2025."""
+    declared = measurement.get("attribution")
+    if declared:
+        return str(declared)
+    if imported.get("source") == _IMPORT_SOURCE and not imported.get("generation"):
+        return "chained"
+    return DEFAULT_ATTRIBUTION
+
+
+def _measurement(measurement: Mapping[str, Any], imported: Mapping[str, Any]) -> MeasurementSpec:
+    scope = measurement["scope"]
+    basis = str(measurement.get("basis") or default_basis(scope))
+    if not basis_fits(scope, basis):
+        covered = ", ".join(sorted(BASIS_BY_KEY[basis].scopes)) if basis in BASIS_BY_KEY else "?"
+        raise BundleError(
+            BASIS_SCOPE,
+            f"measurement.basis {basis!r} needs a meter covering scope {covered}, but the "
+            f"scope is {scope!r}",
+            file="manifest.json",
+            field="measurement.basis",
+        )
+    return MeasurementSpec(
+        scope,
+        measurement["method"],
+        float(measurement["sampling_period_s"]),
+        attribution=_attribution(measurement, imported),
+        basis=basis,
+    )

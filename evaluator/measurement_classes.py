@@ -149,3 +149,138 @@ def class_label(scope: str, method: str) -> str:
 def doubt(scope: str, method: str) -> str | None:
     """Why (scope, method) is possible but doubtful, or None."""
     return dict(METHOD_BY_KEY[method].doubtful).get(scope)
+
+
+# Energy attribution and energy basis: two more axes of the measurement class. Results that differ
+# in either are not comparable and are never ranked together (like scopes).
+
+
+@dataclass(frozen=True)
+class Attribution:
+    key: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Basis:
+    key: str
+    label: str
+    description: str
+    # Scopes a meter must cover for energy_j to be summed over these rails.
+    scopes: frozenset[str]
+
+
+ATTRIBUTIONS: tuple[Attribution, ...] = (
+    Attribution(
+        "in_window",
+        "Measured in the query's window",
+        "Each query is charged the energy metered between its own start and end. The board's own "
+        "bundle format and the reference harness since its in-window change measure this way.",
+    ),
+    Attribution(
+        "chained",
+        "Chained since the previous query",
+        "Each query is charged the counter delta since the previous query ended, so idle gaps "
+        "(and the first query's model load) count against the next query: higher per-query "
+        "energy than in-window attribution of the same run. The reference harness before its "
+        "in-window change (e.g. commit 11ba0dc, November 2025) measured this way.",
+    ),
+)
+
+BASES: tuple[Basis, ...] = (
+    Basis(
+        "accelerator",
+        "Accelerator rail",
+        "energy_j is the accelerator's own rail: a GPU board's counter, or the GPU rail alone of a "
+        "system-on-chip (the reference harness's per_query_joules on a Mac before its SoC basis).",
+        frozenset({"accelerator", "soc"}),
+    ),
+    Basis(
+        "soc",
+        "Whole SoC (CPU + GPU + neural engine)",
+        "energy_j sums every rail of a system-on-chip: CPU, GPU and neural engine "
+        "(the reference harness's soc_per_query_joules).",
+        frozenset({"soc"}),
+    ),
+    Basis(
+        "cpu_accelerator",
+        "CPU package + accelerator",
+        "energy_j is the accelerator's energy plus the host CPU package's (RAPL) energy over the "
+        "same window.",
+        frozenset({"accelerator", "soc"}),
+    ),
+    Basis(
+        "wall",
+        "Wall",
+        "energy_j is what the whole machine drew at the socket.",
+        frozenset({"wall"}),
+    ),
+)
+
+ATTRIBUTION_BY_KEY: dict[str, Attribution] = {a.key: a for a in ATTRIBUTIONS}
+BASIS_BY_KEY: dict[str, Basis] = {b.key: b for b in BASES}
+ATTRIBUTION_KEYS: tuple[str, ...] = tuple(ATTRIBUTION_BY_KEY)
+BASIS_KEYS: tuple[str, ...] = tuple(BASIS_BY_KEY)
+# What a manifest without ``measurement.attribution`` means: the bundle format defines energy_j as
+# the energy of the query's own window. (Exception, in ``evaluator.manifest_model``: a reference
+# harness import made before the field existed was chained.)
+DEFAULT_ATTRIBUTION = "in_window"
+# What a manifest without ``measurement.basis`` means: the rails its scope covers.
+_DEFAULT_BASIS_OF_SCOPE = {"accelerator": "accelerator", "soc": "soc", "wall": "wall"}
+
+
+def default_basis(scope: str) -> str:
+    """The basis a manifest without ``measurement.basis`` declares: the rails its scope covers."""
+    return _DEFAULT_BASIS_OF_SCOPE.get(scope, scope)
+
+
+def basis_fits(scope: str, basis: str) -> bool:
+    """Whether energy summed over ``basis`` can come from a meter covering ``scope``."""
+    return basis in BASIS_BY_KEY and scope in BASIS_BY_KEY[basis].scopes
+
+
+# The board's ranking class: one slug naming everything rankings must not mix (scope,
+# attribution, basis, workload). The common case is just the scope ("accelerator"), so existing
+# permalinks keep working; anything else qualifies it ("accelerator-chained",
+# "soc-accelerator-basis", "accelerator-agentic").
+WORKLOAD_KINDS: tuple[str, ...] = ("single_turn", "agentic")
+
+
+def ranking_class(scope: str, attribution: str = "", basis: str = "", workload: str = "") -> str:
+    parts = [scope]
+    if attribution and attribution != DEFAULT_ATTRIBUTION:
+        parts.append(attribution.replace("_", "-"))
+    if basis and basis != default_basis(scope):
+        parts.append(f"{basis.replace('_', '-')}-basis")
+    if workload == "agentic":
+        parts.append("agentic")
+    return "-".join(parts)
+
+
+def ranking_class_parts(key: str) -> tuple[str, str, str, str]:
+    """(scope, attribution, basis, workload) of a ``ranking_class`` slug."""
+    scope, _, rest = key.partition("-")
+    attribution, basis, workload = DEFAULT_ATTRIBUTION, default_basis(scope), "single_turn"
+    if rest.endswith("agentic"):
+        workload, rest = "agentic", rest.removesuffix("agentic").rstrip("-")
+    for candidate in ATTRIBUTION_KEYS:
+        slug = candidate.replace("_", "-")
+        if rest == slug or rest.startswith(slug + "-"):
+            attribution, rest = candidate, rest[len(slug) :].lstrip("-")
+    if rest.endswith("-basis") or rest == "basis":
+        basis = rest.removesuffix("basis").rstrip("-").replace("-", "_") or basis
+    return scope, attribution, basis, workload
+
+
+def ranking_class_label(key: str) -> str:
+    """'Accelerator only' or 'Accelerator only · chained since the previous query · agentic'."""
+    scope, attribution, basis, workload = ranking_class_parts(key)
+    words = [SCOPE_BY_KEY[scope].label if scope in SCOPE_BY_KEY else scope]
+    if attribution != DEFAULT_ATTRIBUTION:
+        words.append(ATTRIBUTION_BY_KEY[attribution].label.lower())
+    if basis != default_basis(scope) and basis in BASIS_BY_KEY:
+        words.append(f"basis: {BASIS_BY_KEY[basis].label.lower()}")
+    if workload == "agentic":
+        words.append("agentic tasks")
+    return " · ".join(words)

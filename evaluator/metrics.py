@@ -6,7 +6,9 @@ Definitions (design guide section 3, the reference harness's):
   [0, 0]); the engine labels such results "unscored-items", the number alone cannot say why.
 - per query: ``P_q = E_q / t_q``. ``mean_power_w`` = mean of ``P_q``, ``mean_energy_j`` = mean of
   ``E_q``, both over the queries whose energy is known (NaN energies are excluded; the engine rejects
-  bundles with missing energy anyway) and, for power, whose latency is positive.
+  bundles with missing energy anyway) and, for power, whose latency is positive. A query that
+  read exactly 0 J counts as the run's mean power times its latency (the zero-energy rule,
+  ``evaluator.checks.energy.impute_zero_energy``, applied here and nowhere else).
 - **IPW** = ``a / mean_power_w``, **IPJ** = ``a / mean_energy_j``. NaN when the denominator is 0 or
   unknown (nothing to divide by is not "infinitely efficient").
 - energy per 1k output tokens and throughput use the queries whose token count is known.
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluator.checks.energy import impute_zero_energy
 from evaluator.types import DomainMetrics, Interval, ItemResult, Metrics
 
 EXACT_WORK = 50_000_000  # n * resamples up to which the classic bootstrap runs
@@ -91,10 +94,15 @@ class MetricInputs:
         )
 
 
-def _stat_matrix(inputs: MetricInputs) -> np.ndarray:
+def _energy(inputs: MetricInputs) -> np.ndarray:
+    """The energies every metric uses: the raw ones with 0 J rows imputed (one rule)."""
+    return impute_zero_energy(inputs.energy_j, inputs.latency_s)
+
+
+def _stat_matrix(inputs: MetricInputs, energy: np.ndarray | None = None) -> np.ndarray:
     n = inputs.n
     scored = inputs.scored
-    energy = inputs.energy_j
+    energy = _energy(inputs) if energy is None else energy
     latency = inputs.latency_s
     e_ok = np.isfinite(energy)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -237,12 +245,12 @@ def compute_metrics(inputs: MetricInputs, *, seed: int = 0, resamples: int = 100
         raise ValueError("compute_metrics needs at least one query")
     if resamples < 1:
         raise ValueError("resamples must be positive")
-    matrix = _stat_matrix(inputs)
+    energy = _energy(inputs)
+    matrix = _stat_matrix(inputs, energy)
     totals = matrix.sum(axis=0)
     accuracy, ipw, ipj = (float(x) for x in _ratios(totals))
     acc_ci, ipw_ci, ipj_ci = _bootstrap(matrix, seed=seed, resamples=resamples)
 
-    energy = inputs.energy_j
     tokens = inputs.output_tokens
     e_ok = np.isfinite(energy)
     t_ok = np.isfinite(tokens)

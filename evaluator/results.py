@@ -9,18 +9,25 @@ equal when the facts are equal) is unchanged while memory stays bounded.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
 
+from evaluator.bundle.tables import OPTIONAL_QUERY_COLUMNS
 from evaluator.items import DatasetItems
 from evaluator.types import DatasetItem, ItemResult, ItemStatus
 
 STATUSES: tuple[ItemStatus, ...] = ("correct", "incorrect", "unscored")
 STATUS_CODE: dict[str, int] = {status: code for code, status in enumerate(STATUSES)}
 _CHUNK = 65_536
+# Per-query columns carried when the bundle has them (NaN where unknown): input tokens and the
+# optional columns of queries.parquet. Each is an ItemResult field of the same name.
+EXTRA_COLUMNS: tuple[str, ...] = ("input_tokens", *(c.name for c in OPTIONAL_QUERY_COLUMNS))
+_INTEGER_EXTRAS = frozenset(
+    {"input_tokens", *(c.name for c in OPTIONAL_QUERY_COLUMNS if c.type == pa.int64())}
+)
 
 
 def _opt_float(value: float) -> float | None:
@@ -45,6 +52,7 @@ class ItemResults(Sequence[ItemResult]):
         ttft_s: np.ndarray,
         output_tokens: np.ndarray,  # float64, NaN where unknown
         response: pa.ChunkedArray | None = None,  # string: the raw responses, for drill-downs
+        extra: Mapping[str, np.ndarray] | None = None,  # EXTRA_COLUMNS present, float64
     ) -> None:
         n = len(items)
         if response is None:
@@ -58,6 +66,7 @@ class ItemResults(Sequence[ItemResult]):
             ("ttft_s", ttft_s),
             ("output_tokens", output_tokens),
             ("response", response),
+            *(extra or {}).items(),
         ):
             if len(column) != n:
                 raise ValueError(f"{name} has {len(column)} values for {n} items")
@@ -71,6 +80,12 @@ class ItemResults(Sequence[ItemResult]):
         self.ttft_s = np.asarray(ttft_s, dtype=np.float64)
         self.output_tokens = np.asarray(output_tokens, dtype=np.float64)
         self.response = response
+        unknown = set(extra or {}) - set(EXTRA_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown per-query columns {sorted(unknown)}")
+        self.extra = {
+            name: np.asarray(values, dtype=np.float64) for name, values in (extra or {}).items()
+        }
 
     @classmethod
     def from_results(
@@ -91,6 +106,11 @@ class ItemResults(Sequence[ItemResult]):
             floats([r.ttft_s for r in results]),
             floats([r.output_tokens for r in results]),
             pa.chunked_array([pa.array([r.response for r in results], pa.string())]),
+            extra={
+                name: floats([getattr(r, name) for r in results])
+                for name in EXTRA_COLUMNS
+                if any(getattr(r, name) is not None for r in results)
+            },
         )
 
     def __len__(self) -> int:
@@ -105,6 +125,10 @@ class ItemResults(Sequence[ItemResult]):
         response: str | None,
     ) -> ItemResult:
         energy = float(self.energy_j[index])
+        extras: dict[str, Any] = {
+            name: (_opt_int if name in _INTEGER_EXTRAS else _opt_float)(float(values[index]))
+            for name, values in self.extra.items()
+        }
         return ItemResult(
             query_id=key[0],
             domain=key[1],
@@ -117,6 +141,7 @@ class ItemResults(Sequence[ItemResult]):
             ttft_s=_opt_float(float(self.ttft_s[index])),
             output_tokens=_opt_int(float(self.output_tokens[index])),
             response=response or "",
+            **extras,
         )
 
     @overload

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
     from evaluator.items import DatasetItems
+    from evaluator.manifest_model import Manifest
 
 CheckStatus = Literal["pass", "warn", "fail"]
 ItemStatus = Literal["correct", "incorrect", "unscored"]
@@ -90,6 +91,22 @@ class ItemResult:
     ttft_s: float | None
     output_tokens: int | None
     response: str = ""  # the model's response text, kept for the board's per-query drill-down
+    # Appended (positional construction above stays valid): the prompt's tokens, and the optional
+    # per-query columns (evaluator.bundle.tables.OPTIONAL_QUERY_COLUMNS), None where not measured.
+    input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    prefill_energy_j: float | None = None
+    decode_energy_j: float | None = None
+    prefill_s: float | None = None
+    decode_s: float | None = None
+    cpu_energy_j: float | None = None
+    ane_energy_j: float | None = None
+    gpu_utilization_pct: float | None = None
+    mfu: float | None = None
+    mbu: float | None = None
+    turns: int | None = None
+    tool_calls: int | None = None
+    tool_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,11 +148,21 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class CatalogResolution:
+    """What the catalog made of the manifest's names (keys of ``data/catalog`` entries)."""
+
+    hardware_key: str | None
+    model_key: str | None
+    implied_quantization: str | None = None  # e.g. an Ollama tag's default quantization
+    hardware_generic: bool = False  # the label names no chip ("GPU")
+
+
+@dataclass(frozen=True)
 class BundleInfo:
     bundle_sha256: str  # of the whole bundle file as uploaded
     run_id: str
     key_fingerprint: str
-    manifest: Mapping[str, Any]  # the validated manifest (from verified bytes only)
+    manifest: Manifest  # the validated, typed manifest (from verified bytes only)
     member_sha256: Mapping[str, str]  # member name -> sha256 hex, from the verified statement
     challenge: str | None
     has_trace: bool
@@ -145,6 +172,11 @@ class BundleInfo:
     # The power trace downsampled for display (``evaluator.trace_preview``), kept by the server so
     # that no web request reads the trace itself. ``Any``: types.py imports nothing of ours.
     trace_preview: Any = None
+    # The catalog entries the model and hardware resolved to (None: unknown, held for staff).
+    catalog: CatalogResolution = CatalogResolution(None, None)
+    # What the run measured, blind to its encoding, row order and run id (``evaluator.content``):
+    # the server rejects an exact copy and holds a near-copy of another submission's content.
+    content_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)

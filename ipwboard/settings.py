@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request announcing a body larger than any upload is refused before anything reads it.
+    "submissions.api.upload_limit.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ipwboard.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -301,7 +304,22 @@ IPWBOARD_THROTTLE_RATES = {
     "challenges_ip": env_str(
         "IPWBOARD_RATE_CHALLENGES_IP", "100000/hour" if _RELAXED else "120/hour"
     ),
+    # Account creation attempts per client address.
+    "signups_ip": env_str("IPWBOARD_RATE_SIGNUPS_IP", "100000/hour" if _RELAXED else "10/hour"),
 }
+# Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed when they are the TCP
+# peer; the per-IP limits then count the address they saw. None by default: the header is never
+# read, since any client can send it (and would pick its own rate-limit bucket).
+IPWBOARD_TRUSTED_PROXIES = env_list("IPWBOARD_TRUSTED_PROXIES", [])
+try:
+    for _proxy in IPWBOARD_TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"IPWBOARD_TRUSTED_PROXIES: {_exc}") from _exc
+# An account must confirm its email address (a link sent at sign-up) before it can upload. On by
+# default in production; the embedded and test profiles print the mail to the console and leave
+# it off unless asked for.
+IPWBOARD_REQUIRE_VERIFIED_EMAIL = env_bool("IPWBOARD_REQUIRE_VERIFIED_EMAIL", PRODUCTION)
 # Bundles above this size go straight to S3 through presigned multipart URLs (when S3 is
 # configured); smaller ones stream through the API.
 IPWBOARD_DIRECT_UPLOAD_THRESHOLD_BYTES = env_int(
@@ -330,6 +348,8 @@ if IPWBOARD_JUDGE_URL and not IPWBOARD_JUDGE_MODEL:
 CELERY_TASK_ROUTES["submissions.tasks.rescore_submission"] = {"queue": "scoring"}
 # So is the first judging of a new submission's open-ended items (JUDGING -> SCORED).
 CELERY_TASK_ROUTES["submissions.tasks.judge_submission"] = {"queue": "scoring"}
+# A catalog re-check runs the engine again on a stored bundle, like first validation.
+CELERY_TASK_ROUTES["submissions.tasks.recheck_catalog"] = {"queue": "validation"}
 # boto3's transfer manager buffers up to max_in_memory_upload_chunks x multipart_chunksize per
 # upload (10 x 8 MiB by default): bound it so a streamed 1 GiB upload keeps the web process flat.
 IPWBOARD_S3_TRANSFER_CONCURRENCY = env_int("IPWBOARD_S3_TRANSFER_CONCURRENCY", 2)

@@ -62,7 +62,7 @@ find_python() {
 # `submissions/`) would not be importable from outside the repo root until we reinstall.
 _venv_fingerprint() {
     {
-        cat "${IPW_ROOT}/pyproject.toml"
+        cat "${IPW_ROOT}/pyproject.toml" "${IPW_ROOT}/setup.py"
         "$IPW_PY" -c 'import sys; print(sys.version)'
         local init
         for init in "$IPW_ROOT"/*/__init__.py; do
@@ -71,7 +71,11 @@ _venv_fingerprint() {
     } | sha256sum | cut -d' ' -f1
 }
 
-# Create .venv if missing and `pip install -e '.[dev]'` unless nothing changed since last time.
+# The extras a development checkout needs: the platform, the record-trace client and the tools.
+# (`pip install ipwboard` alone is the submitter's client: engine and CLI, no server packages.)
+IPW_EXTRAS="server,record-trace,dev"
+
+# Create .venv if missing and `pip install -e '.[$IPW_EXTRAS]'` unless nothing changed since.
 ensure_venv() {
     local stamp="${IPW_VENV}/.ipwboard-install-stamp" python
     if [[ ! -x "$IPW_PY" ]]; then
@@ -88,14 +92,27 @@ ensure_venv() {
         log "Dependencies up to date (.venv, pyproject.toml unchanged)"
         return 0
     fi
-    log "Installing the project and its dev dependencies into .venv (pip install -e '.[dev]')"
+    log "Installing the project and its dependencies into .venv (pip install -e '.[${IPW_EXTRAS}]')"
     if ! (cd "$IPW_ROOT" && PIP_DISABLE_PIP_VERSION_CHECK=1 "$IPW_PY" -m pip install \
-        --quiet --progress-bar off -e '.[dev]'); then
-        die "pip install -e '.[dev]' failed (see above)"
+        --quiet --progress-bar off -e ".[${IPW_EXTRAS}]"); then
+        die "pip install -e '.[${IPW_EXTRAS}]' failed (see above)"
     fi
     # Recompute: the install itself can't change it, but be exact about what we stamped.
     _venv_fingerprint >"$stamp"
     log "Dependencies installed"
+}
+
+# --- the embedded run ---------------------------------------------------------------------------
+
+# Export the embedded run's defaults (scripts/run); variables already set win. Debug stays off
+# unless DJANGO_DEBUG asks for it: Django's debug pages show every URL pattern, settings and
+# tracebacks to whoever gets a 404 or a 500 (tests/test_trust_embedded.py runs the server this way).
+embedded_env() {
+    export IPWBOARD_DATA_DIR="${IPWBOARD_DATA_DIR:-$IPW_ROOT/var}"
+    # The settings pick the folders for kombu's filesystem transport under IPWBOARD_DATA_DIR, so
+    # the web process and the worker agree on them.
+    export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
+    export DJANGO_DEBUG="${DJANGO_DEBUG:-false}"
 }
 
 # --- ports --------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -11,6 +14,7 @@ from .models import (
     ApiToken,
     AuditLog,
     BenchmarkDataset,
+    CatalogAlias,
     DatasetVersion,
     Evaluation,
     Hardware,
@@ -19,22 +23,61 @@ from .models import (
     SigningKey,
     Submission,
 )
+from .services.catalog_review import map_name
 from .services.rescore import schedule_dataset_rescore, schedule_submission_rescores
+
+
+class InCatalogFilter(admin.SimpleListFilter):
+    """Rows mirrored from (or added to) the catalog vs names waiting in the review queue."""
+
+    title = "catalog"
+    parameter_name = "in_catalog"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "catalog entry"), ("no", "unmapped name (review queue)")]
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.exclude(catalog_key="")
+        if self.value() == "no":
+            return queryset.filter(catalog_key="")
+        return queryset
 
 
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "family", "params_total_b", "params_active_b", "release_date")
-    search_fields = ("name", "family")
+    list_display = (
+        "name", "catalog_key", "family", "params_total_b", "params_active_b", "release_date"
+    )  # fmt: skip
+    list_filter = (InCatalogFilter, "family")
+    search_fields = ("name", "family", "catalog_key")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Hardware)
 class HardwareAdmin(admin.ModelAdmin):
-    list_display = ("label", "vendor", "accelerator", "hw_class", "memory_gb", "tdp_w")
-    list_filter = ("hw_class", "vendor")
-    search_fields = ("label", "accelerator")
+    list_display = ("label", "catalog_key", "vendor", "device_class", "memory_gb", "tdp_w")
+    list_filter = (InCatalogFilter, "device_class", "vendor")
+    search_fields = ("label", "accelerator", "catalog_key")
     prepopulated_fields = {"slug": ("label",)}
+
+
+@admin.register(CatalogAlias)
+class CatalogAliasAdmin(admin.ModelAdmin):
+    """Mapping a submitted name to a catalog row: saving re-checks the submissions waiting on it."""
+
+    list_display = ("name", "kind", "model", "hardware", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    fields = ("kind", "name", "model", "hardware")
+
+    def save_model(self, request: Any, obj: CatalogAlias, form: Any, change: bool) -> None:
+        target = obj.hardware if obj.kind == CatalogAlias.Kind.HARDWARE else obj.model
+        key = getattr(target, "catalog_key", "")
+        if not key:
+            raise ValidationError("map the name to a row that is a catalog entry (has a key)")
+        ids = map_name(obj.kind, obj.name, key)
+        self.message_user(request, f"Mapped; {len(ids)} submission(s) queued for a re-check.")
 
 
 class DatasetVersionInline(admin.TabularInline):
@@ -80,7 +123,7 @@ class EvaluationInline(admin.TabularInline):
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "status", "review", "model", "hardware", "created_at")
-    list_filter = ("status", "review", "synthetic", "hidden")
+    list_filter = ("status", "review", "catalog_pending", "synthetic", "hidden")
     search_fields = ("id", "run_id", "bundle_sha256", "owner__username")
     readonly_fields = [f.name for f in Submission._meta.fields]
     inlines = [EvaluationInline]

@@ -9,6 +9,7 @@ and evaluated by the real pipeline: the demo shows the product, not invented mea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +112,44 @@ PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
     ("demo/condor-70b", "Demo Datacenter GPU", "2025-08-30", "fp8", "demo-engine"),
 )
 
+# Synthetic runs on the reference harness's workload (ipw-mixed): the demo never packs real harness
+# output, whose run id and member files would then be spent (a newcomer submitting the harness's
+# sample run would be refused as a replay).
+MIXED_PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("demo/sparrow-3b", "Demo Workstation GPU", "2025-04-22", "q4_k_m", "demo-engine"),
+    ("demo/heron-8b", "Demo Datacenter GPU", "2025-05-12", "bf16", "demo-engine"),
+)
+
+
+def demo_runs(
+    demo_dataset: Dataset, mixed_dataset: Dataset
+) -> Iterator[tuple[str, dict[str, Any], pa.Table, pa.Table]]:
+    """Every demo run the seed command submits: (file name, manifest, queries, trace)."""
+    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(PAIRS):
+        manifest, queries, trace = synth_run(
+            demo_dataset,
+            find_model(model_id),
+            find_hardware(hw_label),
+            run_date=run_date,
+            quantization=quant,
+            engine=engine,
+            seed=1000 + index,
+            # The largest model claims more than it scores: shows the claim-gap flag.
+            claimed_accuracy=0.95 if model_id == "demo/condor-70b" else None,
+        )
+        yield f"demo-{index:02d}.ipwb", manifest, queries, trace
+    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(MIXED_PAIRS):
+        manifest, queries, trace = synth_run(
+            mixed_dataset,
+            find_model(model_id),
+            find_hardware(hw_label),
+            run_date=run_date,
+            quantization=quant,
+            engine=engine,
+            seed=2000 + index,
+        )
+        yield f"demo-mixed-{index:02d}.ipwb", manifest, queries, trace
+
 
 def _wrong_number(reference: str, rng: np.random.Generator) -> str:
     try:
@@ -136,8 +175,18 @@ def synth_response(item: DatasetItem, correct: bool, rng: np.random.Generator) -
         )
     if item.method == "exact_match":
         return reference if correct else "I am not certain; possibly something else."
-    # Open-ended: the reference itself when "correct", a vague reply otherwise.
-    return reference if correct else "That is a broad question; it depends on many factors."
+    # Open-ended: the reference's content in other words when "correct" (a model does not write
+    # the reference word for word; a response that does is flagged, evaluator.checks.references),
+    # a vague reply otherwise.
+    if correct:
+        return _in_other_words(reference)
+    return "That is a broad question; it depends on many factors."
+
+
+def _in_other_words(reference: str) -> str:
+    words = reference.split()
+    cut = max(1, len(words) // 2)
+    return f"In short: {' '.join(words[:cut])}, that is, {' '.join(words[cut:])}".rstrip(", ")
 
 
 def synth_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import shutil
 import time
@@ -130,3 +131,60 @@ def hash_stored(name: str) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
+
+
+class RangedReader(io.RawIOBase):
+    """A read-only, seekable view of a stored S3 object that fetches only the byte ranges read.
+
+    Parquet readers (the drill-down, judging) read the footer and then a few column chunks; with
+    django-storages' S3File the first read would download the whole object. Each ``read`` is one
+    ranged GET (pyarrow coalesces neighbouring ranges with ``pre_buffer``)."""
+
+    def __init__(self, name: str) -> None:
+        self._object = default_storage.bucket.Object(s3_key(name))
+        self._size = int(self._object.content_length)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def size(self) -> int:
+        return self._size
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        body = self._object.get(Range=f"bytes={self._pos}-{end - 1}")["Body"]
+        try:
+            data = body.read()
+        finally:
+            body.close()
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def open_stored(name: str) -> str | BinaryIO:
+    """A stored file for random access: its path on local storage, a ranged reader on S3."""
+    if is_s3():
+        return RangedReader(name)  # type: ignore[return-value]
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:  # another remote backend: the plain file object
+        return default_storage.open(name, "rb")

@@ -143,3 +143,17 @@ def rescore_submission(submission_id: str) -> str:
         return "failed"
     log.info("re-scored %s: %s %s", submission_id, outcome.outcome, outcome.scorer_version)
     return outcome.outcome
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recheck_catalog(submission_id: str) -> str:
+    """Check a catalog-pending submission again once staff mapped its model or hardware name."""
+    from .services.catalog_review import recheck_submission
+
+    try:
+        outcome = recheck_submission(submission_id)
+    except Exception:  # ours: the submission stays pending; staff can run `catalog recheck`
+        log.exception("catalog re-check of %s failed", submission_id)
+        return "failed"
+    log.info("catalog re-check of %s: %s", submission_id, outcome)
+    return outcome

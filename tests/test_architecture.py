@@ -47,3 +47,23 @@ def test_modules_stay_small() -> None:
         if "migrations" not in path.parts and (n := len(path.read_text().splitlines())) > 500
     ]
     assert not too_big, too_big
+
+
+def test_services_send_tasks_by_name_from_one_module() -> None:
+    """Services never import the task layer: ``submissions/services/queue.py`` sends by name."""
+    offenders = []
+    for path in (ROOT / "submissions" / "services").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                relative_tasks = node.level > 0 and module.split(".")[-1] == "tasks"
+                if relative_tasks or module in ("submissions.tasks", "celery"):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {'.' * node.level}{module}")
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                "delay",
+                "apply_async",
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} calls .{node.func.attr}")
+    allowed = {"submissions/services/queue.py imports celery"}
+    assert set(offenders) <= allowed, offenders

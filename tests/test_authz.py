@@ -32,6 +32,13 @@ class World:
     org: Organisation
     upload: DirectUpload
     bob_public: Submission
+    # alice's, scored but not public (Submission.objects.public(), the one rule): one per reason
+    held: Submission  # pending staff review
+    denied: Submission  # staff denied it
+    hidden: Submission  # staff hid it
+    withdrawn: Submission  # alice withdrew it (public tombstone)
+    superseded: Submission  # replaced by ``replacement`` (its permalink leads there)
+    replacement: Submission
 
 
 @dataclass
@@ -58,7 +65,62 @@ def _reload(obj: Any) -> Any:
     return type(obj).objects.get(pk=obj.pk)
 
 
+# Every endpoint that addresses one submission, for each way a scored one is not public: only its
+# owner and staff see it through the API and its status page; its data are never downloadable.
+NOT_PUBLIC = ("held", "denied", "hidden", "withdrawn", "superseded")
+OWNER_AND_STAFF = {"anonymous": 404, "alice": 200, "bob": 404, "staff": 200}
+STATUS_PAGE: dict[str, dict[str, int | str]] = {
+    "held": OWNER_AND_STAFF,
+    "denied": OWNER_AND_STAFF,
+    "hidden": OWNER_AND_STAFF,
+    # the permalink of a withdrawn result stays, as a tombstone without figures
+    "withdrawn": {"anonymous": 410, "alice": 200, "bob": 410, "staff": 200},
+    # and a superseded one's leads to its replacement
+    "superseded": _all(302),
+}
+
+
+def _not_public_cases() -> list[Case]:
+    cases = []
+    for state in NOT_PUBLIC:
+
+        def pk(w: World, state: str = state) -> str:
+            return str(getattr(w, state).pk)
+
+        cases += [
+            Case(
+                f"api {state} submission",
+                "GET",
+                lambda w, pk=pk: f"/api/v1/submissions/{pk(w)}/",
+                OWNER_AND_STAFF,
+            ),
+            Case(
+                f"page {state} status",
+                "GET",
+                lambda w, pk=pk: f"/submissions/{pk(w)}/",
+                STATUS_PAGE[state],
+                via="web",
+            ),
+            Case(
+                f"{state} bundle",
+                "GET",
+                lambda w, pk=pk: f"/data/submissions/{pk(w)}/bundle.ipwb",
+                _all(404),
+                via="web",
+            ),
+            Case(
+                f"{state} queries",
+                "GET",
+                lambda w, pk=pk: f"/data/submissions/{pk(w)}/queries.parquet",
+                _all(404),
+                via="web",
+            ),
+        ]
+    return cases
+
+
 CASES: list[Case] = [
+    *_not_public_cases(),
     # --- API reads
     Case(
         "api list submissions",
@@ -311,7 +373,36 @@ def world(
         submission=private,
     )
     key = SigningKey.objects.get(fingerprint=alice_key.fingerprint)
-    return World(public, private, key, token, org, upload, bob_public)
+    return World(
+        public,
+        private,
+        key,
+        token,
+        org,
+        upload,
+        bob_public,
+        **_not_public(alice, alice_key, staff, demo_version, make_bundle),
+    )
+
+
+def _not_public(
+    alice: Persona, alice_key: Any, staff: Persona, version: Any, make_bundle: Any
+) -> dict[str, Submission]:
+    """alice's scored submissions that are not public, one per reason."""
+    made = {
+        name: scored(alice, alice_key, version, make_bundle)
+        for name in (*NOT_PUBLIC, "replacement")
+    }
+    held = made["held"]
+    held.review = Submission.Review.PENDING  # as the pipeline holds one
+    held.save(update_fields=["review"])
+    services.moderate_submission(made["denied"], staff.user, "deny")
+    services.moderate_submission(made["hidden"], staff.user, "hide")
+    services.withdraw_submission(made["withdrawn"], alice.user)
+    superseded = made["superseded"]
+    superseded.superseded_by = made["replacement"]
+    superseded.save(update_fields=["superseded_by"])
+    return {name: Submission.objects.get(pk=s.pk) for name, s in made.items()}
 
 
 @pytest.mark.parametrize("who", PERSONAS)
@@ -344,9 +435,15 @@ def test_lists_show_only_your_own(
     def ids(persona: Persona) -> set[str]:
         return {row["id"] for row in persona.api.get("/api/v1/submissions/").json()["results"]}
 
-    assert ids(alice) == {str(world.public.pk), str(world.private.pk)}
+    mine = {str(getattr(world, name).pk) for name in (*NOT_PUBLIC, "replacement")}
+    assert ids(alice) == {str(world.public.pk), str(world.private.pk), *mine}
     assert ids(bob) == {str(world.bob_public.pk)}
-    assert ids(staff) == {str(world.public.pk), str(world.private.pk), str(world.bob_public.pk)}
+    assert ids(staff) == {
+        str(world.public.pk),
+        str(world.private.pk),
+        str(world.bob_public.pk),
+        *mine,
+    }
     assert {k["fingerprint"] for k in bob.api.get("/api/v1/keys/").json()}.isdisjoint(
         {world.key.fingerprint}
     )

@@ -89,7 +89,7 @@ def test_cli_submitter_journey(
         f"/submissions/{submitted['id']}/"
     )
     human = cli("status", submitted["id"])
-    assert human.returncode == 0 and "queued" in human.stdout
+    assert human.returncode == 8 and "Queued" in human.stdout  # not final yet (README)
 
     services.process_submission(submitted["id"])
     watched = cli("status", submitted["id"], "--watch", "--json")
@@ -149,7 +149,7 @@ def test_cli_errors_are_helpful(
     empty = tmp_path / "empty.ipwb"
     empty.write_bytes(b"")
     refused = cli("submit", str(empty), "--json")
-    assert refused.returncode == 2
+    assert refused.returncode == 6  # refused at upload (README, exit codes)
     assert json.loads(refused.stderr)["error"]["code"] == "upload.empty"
 
     missing = cli("submit", str(tmp_path / "nope.ipwb"))

@@ -14,8 +14,9 @@ from django.core.management.base import CommandError
 from evaluator.datasets import dataset_sha256, load_dataset
 from evaluator.scoring import PRIVATE_REFERENCE_REASON, score_item
 from submissions import services
-from submissions.models import BenchmarkDataset, DatasetItem, DatasetVersion, Submission
+from submissions.models import BenchmarkDataset, DatasetVersion, Submission
 from tests.conftest import DEMO_DATASET, ROOT, Persona, Signer, upload
+from tests.perquery import item_rows, query_rows
 
 HARNESS_JSONL = ROOT / "tests" / "fixtures" / "ipw-dataset" / "ipw_mixed_120.jsonl"
 HARNESS_HF = ROOT / "tests" / "fixtures" / "ipw-dataset" / "hf"
@@ -72,14 +73,11 @@ def test_harness_formats_import_to_the_same_canonical_version(
     expected = _import_sha(tmp_path)
     assert version.sha256 == expected
     assert dataset_sha256(Path(version.file.path)) == version.sha256
-    items = DatasetItem.objects.filter(version=version)
-    assert items.count() == 120
-    assert set(items.values_list("method", flat=True)) == {
-        "letter_match",
-        "numeric_match",
-        "llm_judge",
-    }
-    assert not items.filter(reference="").exists()
+    items = item_rows(version)  # the version's items file (issue 13: no item rows)
+    assert len(items) == 120
+    assert {item.method for item in items} == {"letter_match", "numeric_match", "llm_judge"}
+    assert all(item.reference for item in items)
+    assert version.open_ended_items == sum(item.method == "llm_judge" for item in items)
 
 
 def _import_sha(tmp_path: Path) -> str:
@@ -158,7 +156,7 @@ def test_hidden_references_never_leave_the_server(
 ) -> None:
     assert hidden_version.references_private
     assert hidden_version.private_file.name
-    assert not DatasetItem.objects.filter(version=hidden_version).exclude(reference="").exists()
+    assert not [item for item in item_rows(hidden_version) if item.reference]
 
     download = anonymous.client.get("/data/datasets/demo-hidden/1/download/")
     assert download.status_code == 200
@@ -199,7 +197,7 @@ def test_hidden_references_are_used_by_the_worker(
     submission = Submission.objects.get(pk=body["id"])
     assert submission.status == Submission.Status.SCORED, submission.report
     evaluation = submission.current_evaluation
-    rows = list(evaluation.queries.all())
+    rows = query_rows(evaluation)
     assert not [r for r in rows if r.reason == PRIVATE_REFERENCE_REASON]
 
     # The same responses scored against the full references, without the server.

@@ -23,10 +23,11 @@ import pytest
 from evaluator.datasets import DatasetMeta, write_dataset
 from evaluator.scoring import SCORER_VERSION
 from submissions import services
-from submissions.models import JudgeVerdict, QueryResult, Submission
+from submissions.models import JudgeVerdict, Submission
 from submissions.services.judging import configured_judge, judge_tag
 from submissions.services.rescore import complete_judging
 from tests.conftest import Persona, Signer, upload
+from tests.perquery import query_rows
 
 VAGUE = "it depends on many factors"  # submissions.demo's wrong open-ended answer
 _ANSWER = re.compile(r"\[Answer (A|B)\]\n(.*?)\n\[End of answer \1\]", re.DOTALL)
@@ -126,10 +127,18 @@ def judge_server() -> Iterator[LocalJudgeServer]:
 @pytest.fixture
 def judging_sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """What would have been sent to the broker as judging tasks (nothing is sent)."""
-    from submissions import tasks
-
     sent: list[tuple[str, ...]] = []
-    monkeypatch.setattr(tasks.judge_submission, "delay", lambda *args: sent.append(args))
+    from submissions.services import queue
+
+    real_send = queue.send
+
+    def send(name: str, *args: object) -> bool:
+        if name != queue.JUDGE:
+            return real_send(name, *args)
+        sent.append(tuple(str(a) for a in args))
+        return True
+
+    monkeypatch.setattr(queue, "send", send)
     return sent
 
 
@@ -142,8 +151,8 @@ def scored(persona: Persona, path: Path) -> Submission:
     return Submission.objects.select_related("current_evaluation").get(pk=body["id"])
 
 
-def _open_ended(submission: Submission) -> list[QueryResult]:
-    return list(submission.current_evaluation.queries.filter(method="llm_judge"))
+def _open_ended(submission: Submission) -> list[Any]:
+    return query_rows(submission.current_evaluation, method="llm_judge")
 
 
 def test_without_a_judge_open_ended_items_are_unscored(
@@ -178,13 +187,13 @@ def test_local_judge_scores_open_ended_items(
     submission = scored(alice, path)
     assert submission.status == Submission.Status.SCORED, submission.report
     evaluation = submission.current_evaluation
-    references = {item.id: item.reference for item in services.engine_dataset(demo_version).items}
     responses = bundle_responses(path)
     rows = _open_ended(submission)
     assert len(rows) == 10
     assert {r.status for r in rows} == {"correct", "incorrect"}  # this seed gives both
     for row in rows:
-        right = responses[row.query_id] == references[row.query_id]
+        # submissions.demo answers a "correct" item with the reference in other words.
+        right = VAGUE not in responses[row.query_id]
         assert row.status == ("correct" if right else "incorrect"), (row.query_id, row.reason)
         assert row.extracted.startswith("candidate-first=")
         assert row.reason
@@ -306,7 +315,9 @@ def test_same_responses_are_judged_once(
         demo_version,
         alice_key,
         seed=11,  # same answers ...
-        run_date="2025-06-02",  # ... measured another day (new timings, so not a replay)
+        # ... measured on another machine: the same per-query energies and latencies under a new
+        # run id would be a replay of the content (bundle.replay.content), not a new run.
+        hardware="Demo Datacenter GPU",
         mutate_manifest=lambda m: m.update(run_id=str(uuid.uuid4())),
     )
     second = scored(alice, again)

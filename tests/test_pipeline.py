@@ -15,6 +15,7 @@ import pytest
 from submissions import services
 from submissions.models import Evaluation, Submission
 from tests.conftest import Persona, Signer, make_signer, upload
+from tests.perquery import query_rows
 
 
 def _run(submission_id: str) -> Submission:
@@ -52,8 +53,8 @@ def test_signed_bundle_is_scored_and_ranked(
     evaluation = submission.current_evaluation
     assert evaluation is not None
     assert 0 < evaluation.accuracy < 1
-    # IPW and IPJ follow the guide's definitions from the stored per-query rows.
-    rows = list(evaluation.queries.all())
+    # IPW and IPJ follow the guide's definitions from the stored per-query file.
+    rows = query_rows(evaluation)
     assert len(rows) == evaluation.n_queries == demo_version.item_count
     assert all(r.response for r in rows)  # the drill-down shows what the model answered
     preview = submission.trace_preview  # downsampled by the worker; no request reads the trace

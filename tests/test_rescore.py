@@ -19,6 +19,7 @@ from submissions.services.rescore import (
 )
 from submissions.signals import board_changed
 from tests.conftest import Persona, Signer, upload
+from tests.perquery import query_rows
 from tests.test_judge_server import LocalJudgeServer, scored, use_judge
 
 NEW_VERSION = "2099.1.0"
@@ -86,7 +87,10 @@ def test_new_scorer_version_adds_an_evaluation_and_keeps_the_old(
     submission = _scored(alice, make_bundle(demo_version, alice_key))
     new_scorer = bump_scorer(monkeypatch)
     first = submission.current_evaluation
-    first_rows = list(first.queries.values_list("query_id", "status", "extracted", "reason"))
+    first_rows = [
+        tuple(getattr(r, n) for n in ("query_id", "status", "extracted", "reason"))
+        for r in query_rows(first)
+    ]
     assert target_scorer_version(demo_version) == new_scorer
     plan = rescore_plan(demo_version)
     assert (plan.total, plan.pending, plan.scorer_version) == (1, 1, new_scorer)
@@ -105,11 +109,12 @@ def test_new_scorer_version_adds_an_evaluation_and_keeps_the_old(
     assert new.scorer_version == new_scorer and new.pk != first.pk
     # The old evaluation is untouched, per-query rows included.
     first.refresh_from_db()
-    assert list(first.queries.values_list("query_id", "status", "extracted", "reason")) == (
-        first_rows
-    )
+    assert [
+        tuple(getattr(r, n) for n in ("query_id", "status", "extracted", "reason"))
+        for r in query_rows(first)
+    ] == first_rows
     # The new one has its own per-query results with the extracted answer and the reason.
-    rows = list(new.queries.all())
+    rows = query_rows(new)
     assert len(rows) == new.n_queries == demo_version.item_count
     assert all(r.reason for r in rows)
     assert all(r.extracted for r in rows if r.status != "unscored")
@@ -160,9 +165,13 @@ def test_judge_is_part_of_the_key_and_the_cache_saves_calls(
     assert len(judge_server.requests) == 20  # no new calls
     submission.refresh_from_db()
     latest = submission.current_evaluation
-    assert list(latest.queries.values_list("query_id", "status", "extracted")) == list(
-        judged.queries.values_list("query_id", "status", "extracted")
-    )
+    assert [
+        tuple(getattr(r, n) for n in ("query_id", "status", "extracted"))
+        for r in query_rows(latest)
+    ] == [
+        tuple(getattr(r, n) for n in ("query_id", "status", "extracted"))
+        for r in query_rows(judged)
+    ]
     assert Evaluation.objects.filter(submission=submission).count() == 3
 
 
@@ -248,11 +257,11 @@ def test_dataset_rescore_task_fans_out_per_submission(
 
     sent: list[str] = []
 
-    def run_now(submission_id: str) -> None:  # the worker, in-process
-        sent.append(submission_id)
+    def run_now(submission_id: Any) -> None:  # the worker, in-process
+        sent.append(str(submission_id))
         assert tasks.rescore_submission(submission_id) == "created"
 
-    monkeypatch.setattr(tasks.rescore_submission, "delay", run_now)
+    monkeypatch.setattr("submissions.services.rescore.enqueue_rescore_submission", run_now)
     assert tasks.rescore_dataset_version(demo_version.pk) == 2
     assert sorted(sent) == sorted(str(s.pk) for s in scored)
     for submission in scored:
@@ -290,7 +299,7 @@ def test_admin_dataset_action_queues_or_says_noop(
     _superuser(staff)
     _scored(alice, make_bundle(demo_version, alice_key))
     queued: list[int] = []
-    monkeypatch.setattr(tasks.rescore_dataset_version, "delay", queued.append)
+    monkeypatch.setattr("submissions.services.rescore.enqueue_rescore_version", queued.append)
     url = "/admin/submissions/datasetversion/"
     data = {"action": "rescore_all", "_selected_action": [demo_version.pk]}
 
@@ -318,7 +327,10 @@ def test_admin_submission_action(
     _superuser(staff)
     submission = _scored(alice, make_bundle(demo_version, alice_key))
     queued: list[str] = []
-    monkeypatch.setattr(tasks.rescore_submission, "delay", queued.append)
+    monkeypatch.setattr(
+        "submissions.services.rescore.enqueue_rescore_submission",
+        lambda pk: queued.append(str(pk)),
+    )
     url = "/admin/submissions/submission/"
     data = {"action": "rescore", "_selected_action": [str(submission.pk)]}
 

@@ -19,6 +19,7 @@ import pytest
 from submissions import services, tasks
 from submissions.models import Evaluation, Submission
 from tests.conftest import Persona, Signer, upload
+from tests.perquery import query_rows
 from tests.services import database_url, start_celery_worker
 from tests.test_judge_server import LocalJudgeServer
 
@@ -84,7 +85,7 @@ def test_dataset_rescore_runs_on_the_scoring_worker(
     assert judged.pk != first.pk
     assert "+judge:" in judged.scorer_version
     assert judged.n_scored == judged.n_queries
-    assert judged.queries.count() == judged.n_queries
+    assert len(query_rows(judged)) == judged.n_queries
     assert len(judge_server.requests) == 20
     assert Evaluation.objects.filter(pk=first.pk).exists()
 
@@ -105,14 +106,15 @@ def test_new_submission_is_judged_on_the_scoring_worker(
     settings.IPWBOARD_JUDGE_URL = judge_server.url
     settings.IPWBOARD_JUDGE_MODEL = "local-judge-1"
     # Sent through the project's app (see above), as the on-commit hook does in a worker.
-    sender = app.tasks[tasks.judge_submission.name]
-    original = tasks.judge_submission.delay
-    tasks.judge_submission.delay = sender.delay  # type: ignore[method-assign]
+    from submissions.services import queue
+
+    original = queue._app
+    queue._app = lambda: app  # type: ignore[assignment]
     try:
         body = upload(alice, make_bundle(demo_version, alice_key)).json()
         services.process_submission(body["id"])
     finally:
-        tasks.judge_submission.delay = original  # type: ignore[method-assign]
+        queue._app = original  # type: ignore[assignment]
     submission = Submission.objects.get(pk=body["id"])
     assert submission.status in (Submission.Status.JUDGING, Submission.Status.SCORED)
     first = submission.evaluations.order_by("pk").first()

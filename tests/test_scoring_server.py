@@ -10,6 +10,7 @@ import pytest
 from submissions import services
 from submissions.models import Submission
 from tests.conftest import Persona, Signer, upload
+from tests.perquery import query_rows
 
 MODEL = "demo/heron-8b"  # answers about two thirds of the items right
 
@@ -94,7 +95,7 @@ def test_every_item_has_a_stored_result(
     body = upload(alice, make_bundle(demo_version, alice_key)).json()
     services.process_submission(body["id"])
     evaluation = Submission.objects.get(pk=body["id"]).current_evaluation
-    rows = list(evaluation.queries.all())
+    rows = query_rows(evaluation)
     assert [r.position for r in rows] == list(range(demo_version.item_count))
     assert {r.status for r in rows} == {"correct", "incorrect", "unscored"}
     assert all(r.reason for r in rows)

@@ -356,7 +356,7 @@ def test_tokens_and_keys_never_logged_or_stored_in_clear(
     from django.apps import apps
     from rest_framework.test import APIClient
 
-    monkeypatch.setattr("submissions.services.pipeline.enqueue", lambda pk: None)
+    monkeypatch.setattr("submissions.services.intake.enqueue", lambda pk: None)
     caplog.set_level(logging.DEBUG)
     _, token = services.create_api_token(alice.user, "secret test")
     api = APIClient()

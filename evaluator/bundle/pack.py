@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from evaluator.bundle.tables import QUERY_SCHEMA, TRACE_SCHEMA, Q, T
+from evaluator.bundle.tables import TRACE_SCHEMA, Q, T, query_schema_for
 from evaluator.bundle.unpack import (
     ALLOWED_MEMBERS,
     ARCHIVE_UNEXPECTED,
@@ -56,7 +56,7 @@ def conform(table: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table:
             columns.append(pa.nulls(table.num_rows, target.type))
         else:
             raise BundleError(
-                Q["schema"] if schema is QUERY_SCHEMA else T["schema"],
+                Q["schema"] if "query_id" in schema.names else T["schema"],
                 f"required column {target.name!r} is missing",
                 field=target.name,
             )
@@ -152,7 +152,13 @@ def pack_bundle(
         members: dict[str, Path] = {}
         members[MANIFEST] = tmpdir / MANIFEST
         members[MANIFEST].write_bytes(dump_manifest(document))
-        members[QUERIES] = write_parquet(queries, QUERY_SCHEMA, tmpdir / QUERIES)
+        # The optional per-query columns the queries carry are kept (tables.OPTIONAL_QUERY_COLUMNS).
+        names = (
+            queries.column_names
+            if isinstance(queries, pa.Table)
+            else pq.ParquetFile(queries).schema_arrow.names
+        )
+        members[QUERIES] = write_parquet(queries, query_schema_for(names), tmpdir / QUERIES)
         if trace is not None:
             members[TRACE] = write_parquet(trace, TRACE_SCHEMA, tmpdir / TRACE)
         fd, tmp = _atomic_zip(out_path)

@@ -47,6 +47,35 @@ QUERY_COLUMNS: tuple[Column, ...] = (
     Column("started_at", pa.float64(), True, "s since epoch", "query start, UTC"),
     Column("ended_at", pa.float64(), True, "s since epoch", "query end, UTC"),
 )
+# Optional per-query columns (newer reference-harness runs and agentic runs carry them): found by
+# name when present, type-checked, validated (non-negative, finite, phase energies within energy_j)
+# and carried to the per-query results. A bundle without them is complete.
+OPTIONAL_QUERY_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "reasoning_tokens",
+        pa.int64(),
+        True,
+        "tokens",
+        "hidden reasoning (thinking) tokens, included in output_tokens, <= output_tokens",
+    ),
+    Column("prefill_energy_j", pa.float64(), True, "J", "energy of the prefill phase (to TTFT)"),
+    Column("decode_energy_j", pa.float64(), True, "J", "energy of the decode phase (after TTFT)"),
+    Column("prefill_s", pa.float64(), True, "s", "duration of the prefill phase"),
+    Column("decode_s", pa.float64(), True, "s", "duration of the decode phase"),
+    Column("cpu_energy_j", pa.float64(), True, "J", "host CPU (RAPL package or SoC CPU rail)"),
+    Column("ane_energy_j", pa.float64(), True, "J", "Apple neural engine rail"),
+    Column("gpu_utilization_pct", pa.float64(), True, "%", "mean compute utilisation, 0 to 100"),
+    Column("mfu", pa.float64(), True, "", "model FLOPs utilisation (fraction), >= 0"),
+    Column("mbu", pa.float64(), True, "", "model bandwidth utilisation (fraction), >= 0"),
+    Column("turns", pa.int64(), True, "turns", "agentic: model calls in the task"),
+    Column("tool_calls", pa.int64(), True, "calls", "agentic: tool calls in the task"),
+    Column("tool_s", pa.float64(), True, "s", "agentic: summed tool-call latency"),
+)
+OPTIONAL_QUERY_NAMES = tuple(c.name for c in OPTIONAL_QUERY_COLUMNS)
+# Phase energies are integrated from the same samples as energy_j, split at the first token; the
+# boundary sample can be counted on both sides, hence a 1 % allowance (and 1 mJ for tiny queries).
+PHASE_ENERGY_TOLERANCE = 0.01
+PHASE_ENERGY_SLACK_J = 1e-3
 TRACE_COLUMNS: tuple[Column, ...] = (
     Column("timestamp_ns", pa.int64(), False, "ns since epoch", "sample time, UTC"),
     Column("power_w", pa.float64(), False, "W", "instantaneous power"),
@@ -54,6 +83,14 @@ TRACE_COLUMNS: tuple[Column, ...] = (
 )
 QUERY_SCHEMA = pa.schema([pa.field(c.name, c.type, c.nullable) for c in QUERY_COLUMNS])
 TRACE_SCHEMA = pa.schema([pa.field(c.name, c.type, c.nullable) for c in TRACE_COLUMNS])
+
+
+def query_schema_for(names: Sequence[str]) -> pa.Schema:
+    """QUERY_SCHEMA plus the optional columns among ``names`` (what a packer keeps)."""
+    extra = [c for c in OPTIONAL_QUERY_COLUMNS if c.name in names]
+    return pa.schema([*QUERY_SCHEMA, *(pa.field(c.name, c.type, c.nullable) for c in extra)])
+
+
 FLOAT_QUERY_COLUMNS = tuple(c.name for c in QUERY_COLUMNS if c.name not in ("query_id", "response"))
 
 
@@ -78,6 +115,15 @@ def _codes(prefix: str, what: str) -> dict[str, str]:
 Q = _codes("queries", QUERIES_NAME)
 T = _codes("trace", TRACE_NAME)
 QUERIES_EMPTY = register("bundle.queries.empty", "queries.parquet has no rows.")
+OPTIONAL_INVALID = register(
+    "bundle.queries.optional_invalid",
+    "An optional per-query column (reasoning tokens, phase or rail energy, utilisation, turns, "
+    "tool calls) is negative or out of its range.",
+)
+PHASE_ENERGY = register(
+    "bundle.queries.phase_energy",
+    "A query's prefill_energy_j + decode_energy_j exceed its energy_j.",
+)
 RESPONSE_TOO_LONG = register(
     "bundle.queries.response_too_long", "A response is longer than the limit."
 )
@@ -192,13 +238,19 @@ class QueryColumns:
 
     ids: IdColumn
     response_chars: np.ndarray  # int64
-    numbers: dict[str, np.ndarray]  # FLOAT_QUERY_COLUMNS -> float64, NaN where null
+    # FLOAT_QUERY_COLUMNS and the optional columns present -> float64, NaN where null
+    numbers: dict[str, np.ndarray]
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.numbers[name]
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """The optional columns the file has (OPTIONAL_QUERY_COLUMNS order)."""
+        return tuple(name for name in OPTIONAL_QUERY_NAMES if name in self.numbers)
 
 
 def _require_non_null(
@@ -214,15 +266,19 @@ def _require_non_null(
 
 def read_query_columns(path: Source, limits: Limits = DEFAULT_LIMITS) -> QueryColumns:
     handle = open_parquet(path, QUERY_COLUMNS, QUERIES_NAME, limits.max_queries, Q)
+    present = set(handle.schema_arrow.names)
+    optional = tuple(c for c in OPTIONAL_QUERY_COLUMNS if c.name in present)
+    _check_types(handle, optional)
+    floats = FLOAT_QUERY_COLUMNS + tuple(c.name for c in optional)
     rows = handle.metadata.num_rows
     if rows == 0:
         raise BundleError(QUERIES_EMPTY, "queries.parquet has no rows", file=QUERIES_NAME)
     # Filled in place, batch by batch: concatenating per-batch parts would hold every column twice.
     ids: list[pa.Array] = []
     chars = np.empty(rows, dtype=np.int64)
-    numbers = {name: np.empty(rows, dtype=np.float64) for name in FLOAT_QUERY_COLUMNS}
+    numbers = {name: np.empty(rows, dtype=np.float64) for name in floats}
     offset = 0
-    names = [c.name for c in QUERY_COLUMNS]
+    names = [c.name for c in QUERY_COLUMNS] + [c.name for c in optional]
     for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=names):
         if offset + batch.num_rows > rows:
             raise BundleError(
@@ -246,8 +302,10 @@ def read_query_columns(path: Source, limits: Limits = DEFAULT_LIMITS) -> QueryCo
             )
         end = offset + batch.num_rows
         chars[offset:end] = lengths
-        for name in FLOAT_QUERY_COLUMNS:
+        for name in floats:
             numbers[name][offset:end] = _float_column(batch, name, offset, QUERIES_NAME, Q)
+        if optional:
+            _check_optional({name: numbers[name][offset:end] for name in floats}, offset)
         offset = end
     if offset < rows:  # fewer rows than declared: keep what is there
         chars = chars[:offset].copy()
@@ -258,6 +316,78 @@ def read_query_columns(path: Source, limits: Limits = DEFAULT_LIMITS) -> QueryCo
         response_chars=chars,
         numbers=numbers,
     )
+
+
+def _check_types(handle: pq.ParquetFile, optional: tuple[Column, ...]) -> None:
+    schema = handle.schema_arrow
+    for column in optional:
+        if schema.names.count(column.name) > 1:
+            raise BundleError(
+                Q["schema"], f"column {column.name!r} appears twice", file=QUERIES_NAME
+            )
+        actual = schema.field(column.name).type
+        if actual not in _COMPATIBLE[column.type] and not pa.types.is_null(actual):
+            raise BundleError(
+                Q["schema"],
+                f"optional column {column.name!r} is {actual}; expected {column.type}",
+                file=QUERIES_NAME,
+                field=column.name,
+            )
+
+
+def _optional_error(code: str, name: str, row: int, message: str) -> BundleError:
+    return BundleError(code, message, file=QUERIES_NAME, row=row, field=name)
+
+
+def _check_optional(batch: dict[str, np.ndarray], offset: int) -> None:
+    """The optional columns' rules, on one batch (NaN is null: unknown, allowed)."""
+    for name in OPTIONAL_QUERY_NAMES:
+        values = batch.get(name)
+        if values is None:
+            continue
+        bad = np.nan_to_num(values, nan=0.0) < 0
+        if name == "gpu_utilization_pct":
+            bad |= np.nan_to_num(values, nan=0.0) > 100
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _optional_error(
+                OPTIONAL_INVALID,
+                name,
+                offset + row,
+                f"{name} is {values[row]} at row {offset + row}; it must be >= 0"
+                + (" and <= 100" if name == "gpu_utilization_pct" else ""),
+            )
+    reasoning = batch.get("reasoning_tokens")
+    if reasoning is not None:
+        above = np.nan_to_num(reasoning, nan=0.0) > np.nan_to_num(
+            batch["output_tokens"], nan=np.inf
+        )
+        if above.any():
+            row = int(np.flatnonzero(above)[0])
+            raise _optional_error(
+                OPTIONAL_INVALID,
+                "reasoning_tokens",
+                offset + row,
+                f"reasoning_tokens {reasoning[row]:.0f} exceed output_tokens "
+                f"{batch['output_tokens'][row]:.0f} at row {offset + row}: output_tokens must "
+                "include the reasoning",
+            )
+    phases = [batch[n] for n in ("prefill_energy_j", "decode_energy_j") if n in batch]
+    if phases:
+        spent = np.sum([np.nan_to_num(p, nan=0.0) for p in phases], axis=0)
+        energy = batch["energy_j"]
+        limit = np.nan_to_num(energy, nan=np.inf) * (1 + PHASE_ENERGY_TOLERANCE)
+        over = spent > limit + PHASE_ENERGY_SLACK_J
+        if over.any():
+            row = int(np.flatnonzero(over)[0])
+            raise _optional_error(
+                PHASE_ENERGY,
+                "prefill_energy_j",
+                offset + row,
+                f"prefill + decode energy is {spent[row]:.4g} J at row {offset + row} but the "
+                f"query's energy_j is {energy[row]:.4g} J: a phase cannot cost more than the "
+                f"query (allowance {PHASE_ENERGY_TOLERANCE:.0%})",
+            )
 
 
 def release_unused() -> None:

@@ -255,7 +255,9 @@ def _check_directory_size(path: Path, limits: Limits) -> None:
     entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
     if entries > limits.max_members:
         raise BundleError(
-            ARCHIVE_TOO_MANY, f"{entries} entries; a bundle has at most {len(ALLOWED_MEMBERS)}"
+            ARCHIVE_TOO_MANY,
+            f"the archive lists {entries} entries; the limit is {limits.max_members} "
+            f"(a bundle's members are {', '.join(ALLOWED_MEMBERS)})",
         )
     if size > limits.max_central_directory_bytes:
         raise BundleError(ARCHIVE_TOO_MANY, f"central directory of {size} bytes is too large")

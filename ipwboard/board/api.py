@@ -23,6 +23,7 @@ class LeaderboardRowSerializer(serializers.Serializer):
     hardware = serializers.CharField()
     dataset = serializers.CharField()
     measurement_scope = serializers.CharField()
+    ranking_class = serializers.CharField()
     measurement_method = serializers.CharField()
     accuracy = serializers.FloatField()
     ipw = serializers.FloatField()
@@ -45,6 +46,7 @@ def row_dict(row: queries.TableRow) -> dict[str, Any]:
         "hardware": row["hardware"],
         "dataset": f"{row['dataset_slug']}@{row['dataset_version']}",
         "measurement_scope": row["measurement_scope"],
+        "ranking_class": row["ranking_class"] or row["measurement_scope"],
         "measurement_method": row["measurement_method"],
         "accuracy": row["accuracy"],
         "ipw": row["ipw"],

@@ -109,13 +109,13 @@ def _manifest_entry(path: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _ranked(pk: str) -> Submission:
-    submission = get_object_or_404(
-        Submission.objects.select_related("current_evaluation"),
+    """A public submission (the one rule) with an evaluation; anything else is a 404."""
+    return get_object_or_404(
+        Submission.objects.public()
+        .filter(current_evaluation__isnull=False)
+        .select_related("current_evaluation"),
         pk=pk,
     )
-    if not submission.is_ranked or submission.current_evaluation_id is None:
-        raise Http404("not public")
-    return submission
 
 
 def submission_bundle(request: HttpRequest, pk: str) -> HttpResponse:
@@ -125,7 +125,10 @@ def submission_bundle(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 def submission_queries(request: HttpRequest, pk: str) -> HttpResponse:
-    """Per-query results of a ranked submission as Parquet (pandas, pyarrow, HF datasets)."""
+    """Per-query results of a ranked submission as Parquet (pandas, pyarrow, HF datasets): the
+    worker's per-query file as stored (streamed, or a presigned URL on S3), never rebuilt."""
     submission = _ranked(pk)
-    name = exports.build_submission_queries(submission)
+    name = exports.submission_queries_name(submission)
+    if not name:
+        raise Http404("no per-query results")
     return serve_stored(name, f"{submission.pk}-queries.parquet", CONTENT_TYPES["parquet"])

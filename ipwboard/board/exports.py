@@ -29,11 +29,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.dispatch import receiver
 
-from submissions.models import DatasetItem, DatasetVersion, Evaluation, Submission
+from submissions.models import DatasetVersion, Evaluation, Submission
+from submissions.services.perquery import open_items
 from submissions.signals import board_changed
 from submissions.storage import save_stream
 
-from .exports_columns import COLUMNS, QUERY_COLUMNS, Column, arrow_schema
+from .exports_columns import COLUMNS, Column, arrow_schema
 from .queries import ranked_submissions
 
 log = logging.getLogger(__name__)
@@ -194,15 +195,19 @@ DATASET_SCHEMA_PROMPTS = pa.schema([f for f in DATASET_SCHEMA_PUBLIC if f.name !
 
 
 def dataset_rows(version: DatasetVersion) -> Iterator[dict[str, Any]]:
-    """Prompts, and references only when the version's references are public. Built from the
-    mirrored items, never from ``private_file``."""
-    fields = ["item_id", "position", "domain", "method", "prompt"]
+    """Prompts, and references only when the version's references are public. Read from the
+    version's items file (``evaluator.itemfile``, never with private references), never from
+    ``private_file``."""
+    fields = ["id", "position", "domain", "method", "prompt"]
     if not version.references_private:
         fields.append("reference")
-    items = DatasetItem.objects.filter(version=version).order_by("position").values_list(*fields)
-    for values in items.iterator(chunk_size=BATCH):
-        row = dict(zip(["id", *fields[1:]], values, strict=True))
-        yield row
+    if not version.items_file:
+        return
+    for batch in open_items(version.items_file.name).iter_batches(fields):
+        for row in batch.to_pylist():
+            if "reference" in row and row["reference"] is None:
+                row["reference"] = ""  # as the mirrored rows had it
+            yield row
 
 
 def build_dataset_files(version: DatasetVersion, tmp: Path, prefix: str) -> dict[str, Any]:
@@ -321,36 +326,10 @@ def _delete_tree(prefix: str) -> None:
 
 
 def submission_queries_name(submission: Submission) -> str:
-    return f"exports/submissions/{submission.pk}/queries-{submission.current_evaluation_id}.parquet"
-
-
-def build_submission_queries(submission: Submission) -> str:
-    """Per-query results of the current evaluation as Parquet, built once and stored."""
-    name = submission_queries_name(submission)
-    if default_storage.exists(name):
-        return name
-    fields = [c.source for c in QUERY_COLUMNS if c.source]
-
-    def rows() -> Iterator[dict[str, Any]]:
-        qs = (
-            submission.current_evaluation.queries.order_by("position")  # type: ignore[union-attr]
-            .values_list(*fields)
-            .iterator(chunk_size=BATCH)
-        )
-        for values in qs:
-            row = dict(zip(fields, values, strict=True))
-            energy, latency = row["energy_j"], row["latency_s"]
-            row["power_w"] = energy / latency if energy is not None and latency else None
-            row["submission_id"] = str(submission.pk)
-            row["synthetic"] = submission.synthetic
-            yield row
-
-    schema = arrow_schema(QUERY_COLUMNS)
-    with TemporaryDirectory(prefix="ipwboard-queries-") as tmp:
-        path = Path(tmp) / "queries.parquet"
-        write_parquet(rows(), path, QUERY_COLUMNS, schema)
-        with path.open("rb") as fh:
-            return save_stream(name, fh)
+    """The per-query file of the current evaluation: written by the worker in the download's
+    columns (``evaluator.perquery.SCHEMA``), so it is served as stored, never rebuilt."""
+    evaluation = submission.current_evaluation
+    return evaluation.queries_file.name if evaluation is not None else ""
 
 
 # --- scheduling ---------------------------------------------------------------------------------

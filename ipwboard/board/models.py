@@ -29,11 +29,14 @@ class BoardEntry(models.Model):
     submission = models.OneToOneField(
         Submission, on_delete=models.CASCADE, related_name="board_entry"
     )
-    # The pair (model, hardware, dataset version, measurement scope): the unit a row stands for.
+    # The pair (model, hardware, dataset version, ranking class): the unit a row stands for. The
+    # ranking class is the measurement scope, qualified when attribution, basis or workload differ
+    # from the scope's usual (Submission.ranking_class): results of different classes never rank
+    # together.
     model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="+")
     hardware = models.ForeignKey(Hardware, on_delete=models.CASCADE, related_name="+")
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
-    measurement_scope = models.CharField(max_length=20)
+    ranking_class = models.CharField(max_length=80)
     quantization = models.CharField(max_length=50, blank=True)  # the submission's (a filter)
     # The pair's headline: the highest IPW, the earliest evaluation on a tie (``readmodel``).
     best = models.BooleanField()
@@ -47,11 +50,11 @@ class BoardEntry(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["model", "hardware", "dataset_version", "measurement_scope"],
+                fields=["model", "hardware", "dataset_version", "ranking_class"],
                 name="board_entry_pair",
             ),
             models.Index(
-                fields=["best", "dataset_version", "measurement_scope"], name="board_entry_best"
+                fields=["best", "dataset_version", "ranking_class"], name="board_entry_best"
             ),
         ]
 

@@ -28,7 +28,7 @@ class PairKey:
     hardware: str  # Hardware.slug
     dataset: str  # BenchmarkDataset.slug
     version: str  # DatasetVersion.version
-    scope: str  # measurement scope
+    scope: str  # the ranking class: the measurement scope, qualified if need be
 
     @classmethod
     def of(cls, submission: Submission) -> PairKey:
@@ -38,7 +38,7 @@ class PairKey:
             submission.hardware.slug,
             dv.dataset.slug,
             dv.version,
-            submission.measurement_scope,
+            submission.ranking_class or submission.measurement_scope,
         )
 
     @classmethod
@@ -68,7 +68,7 @@ class PairKey:
             "submission__hardware__slug": self.hardware,
             "submission__dataset_version__dataset__slug": self.dataset,
             "submission__dataset_version__version": self.version,
-            "submission__measurement_scope": self.scope,
+            "submission__ranking_class": self.scope,
         }
 
 
@@ -117,7 +117,7 @@ def _standing(key: PairKey) -> Standing | None:
             hardware__slug=key.hardware,
             dataset_version__dataset__slug=key.dataset,
             dataset_version__version=key.version,
-            measurement_scope=key.scope,
+            ranking_class=key.scope,
         )
         .values_list("evaluation_id", flat=True)
         .first()
@@ -136,7 +136,7 @@ def pair_choices(limit: int = 200) -> list[tuple[str, str, str]]:
         "submission__hardware__slug",
         "submission__dataset_version__dataset__slug",
         "submission__dataset_version__version",
-        "submission__measurement_scope",
+        "submission__ranking_class",
         "submission__model__name",
         "submission__hardware__label",
     )
@@ -158,3 +158,22 @@ def summary(e: Evaluation) -> dict[str, Any]:
         "mean_energy_j": e.mean_energy_j,
         "latency_p50_s": e.latency_p50_s,
     }
+
+
+def other_classes(key: PairKey) -> list[tuple[str, str]]:
+    """(ranking class, its pair URL) of this model + hardware + dataset version measured in other
+    classes (another attribution, basis or workload): ranked apart, and the pair page says so."""
+    classes = (
+        BoardEntry.objects.filter(
+            best=True,
+            model__slug=key.model,
+            hardware__slug=key.hardware,
+            dataset_version__dataset__slug=key.dataset,
+            dataset_version__version=key.version,
+        )
+        .exclude(ranking_class=key.scope)
+        .values_list("ranking_class", flat=True)
+        .distinct()
+        .order_by("ranking_class")
+    )
+    return [(c, PairKey(key.model, key.hardware, key.dataset, key.version, c).url()) for c in classes]

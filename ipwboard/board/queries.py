@@ -20,7 +20,8 @@ from django.db.models import Count, F, Q, QuerySet, TextField, Window
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, RowNumber
 
-from submissions.models import Evaluation, Submission
+from submissions.models import Evaluation
+from submissions.models.submission import public_q
 
 from . import table
 from .models import BoardEntry
@@ -58,14 +59,9 @@ def measured() -> Coalesce:
 
 
 def ranked_submissions() -> Q:
-    """What the public may see ranked: scored, current evaluation, not held, hidden or withdrawn."""
-    return Q(
-        submission__status=Submission.Status.SCORED,
-        submission__current_evaluation=F("pk"),
-        submission__hidden=False,
-        submission__withdrawn_at__isnull=True,
-        submission__review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
-    )
+    """What the public may see ranked, on Evaluation: the current evaluation of a public
+    submission (``submissions.models.public_q``, the one rule of what is public)."""
+    return public_q("submission__") & Q(submission__current_evaluation=F("pk"))
 
 
 def headline_key(ipw: float, created_at: datetime, pk: int) -> tuple[float, datetime, int]:
@@ -77,7 +73,7 @@ def headline_key(ipw: float, created_at: datetime, pk: int) -> tuple[float, date
 # ``headline_key`` in SQL, on BoardEntry rows (the best among some of a pair's entries).
 HEADLINE_ORDER = [F("ipw").desc(), F("evaluation__created_at").asc(), F("evaluation_id").asc()]
 # The pair of a BoardEntry: model, hardware, dataset version, measurement scope.
-PAIR_FIELDS = ("model_id", "hardware_id", "dataset_version_id", "measurement_scope")
+PAIR_FIELDS = ("model_id", "hardware_id", "dataset_version_id", "ranking_class")
 
 
 def narrows_within_pairs(query: BoardQuery) -> bool:
@@ -99,8 +95,10 @@ def _filter(qs: QuerySet[Any], query: BoardQuery, via: str = "submission__") -> 
         if version:
             qs = qs.filter(**{f"{via}dataset_version__version": version})
     exact = {
-        f"{via}measurement_scope": query.scope,
+        f"{via}ranking_class": query.scope,
         f"{via}hardware__hw_class": query.hw_class,
+        f"{via}hardware__device_class": query.device_class,
+        f"{via}hardware__form_factor": query.form_factor,
         f"{via}hardware__vendor__iexact": query.vendor,
         f"{via}hardware__accelerator__iexact": query.accelerator,
         f"{via}model__family__iexact": query.family,
@@ -187,6 +185,7 @@ class Group:
     scope: str
     total: int
     rows: list[TableRow] = field(default_factory=list)
+    references_private: bool = False  # pasting the references cannot score (methodology)
 
     @property
     def dataset_param(self) -> str:
@@ -242,7 +241,7 @@ def _light_rows(query: BoardQuery) -> list[Light]:
             )
         ).filter(pair_position=1)
     sort = _entry_path(SORTABLE[query.sort][1])
-    columns = ("evaluation_id", "dataset_version_id", "measurement_scope", "ipw", "ipw_low")
+    columns = ("evaluation_id", "dataset_version_id", "ranking_class", "ipw", "ipw_low")
     # (Selected once: Django merges a column selected twice from a window-filtered subquery.)
     if sort == "ipw":
         rows = [(*r, r[3]) for r in qs.values_list(*columns, "ipw_high")]
@@ -272,7 +271,7 @@ def _top_rows(query: BoardQuery, top: int) -> tuple[list[Light], dict[Any, int]]
     picks each pair's best among some of its submissions), which needs every row."""
     if query.sort != "ipw" or not query.descending or narrows_within_pairs(query):
         return None
-    context = [F("dataset_version_id"), F("measurement_scope")]
+    context = [F("dataset_version_id"), F("ranking_class")]
     qs = BoardEntry.objects.all() if query.show_all else BoardEntry.objects.filter(best=True)
     qs = _filter(qs, query, via="").annotate(
         position=Window(
@@ -289,7 +288,7 @@ def _top_rows(query: BoardQuery, top: int) -> tuple[list[Light], dict[Any, int]]
         for pk, dv, scope, ipw, low, high, size in qs.filter(position__lte=top).values_list(
             "evaluation_id",
             "dataset_version_id",
-            "measurement_scope",
+            "ranking_class",
             "ipw",
             "ipw_low",
             "ipw_high",
@@ -330,7 +329,14 @@ def board_page(query: BoardQuery, per_page: int | None = None) -> BoardPage:
         if rows:
             first = rows[0]
             groups.append(
-                Group(first["dataset_slug"], first["dataset_version"], key[1], sizes[key], rows)
+                Group(
+                    first["dataset_slug"],
+                    first["dataset_version"],
+                    key[1],
+                    sizes[key],
+                    rows,
+                    references_private=first["references_private"],
+                )
             )
     pages = max(1, -(-max(sizes.values(), default=0) // per_page))
     return BoardPage(query, groups, pages, sum(sizes.values()), per_page)
@@ -362,7 +368,9 @@ def filter_options() -> dict[str, Any]:
             "hardware__vendor",
             "hardware__accelerator",
             "model__family",
-            "measurement_scope",
+            "ranking_class",
+            "hardware__device_class",
+            "hardware__form_factor",
         )
         .distinct()
         .order_by()
@@ -381,4 +389,6 @@ def filter_options() -> dict[str, Any]:
         "families": column(c[5] for c in combos),
         "quants": column(quants),
         "scopes": column(c[6] for c in combos),
+        "device_classes": column(c[7] for c in combos),
+        "form_factors": column(c[8] for c in combos),
     }

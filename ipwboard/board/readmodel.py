@@ -43,6 +43,10 @@ RANKING_FIELDS = frozenset(
         "review",
         "hidden",
         "withdrawn_at",
+        # the rest of the public rule (submissions.models.public_q)
+        "superseded_by",
+        "superseded_by_id",
+        "catalog_pending",
         "current_evaluation",
         "current_evaluation_id",
         "model",
@@ -52,6 +56,7 @@ RANKING_FIELDS = frozenset(
         "dataset_version",
         "dataset_version_id",
         "measurement_scope",
+        "ranking_class",
         "quantization",
         "manifest",
         "created_at",
@@ -82,9 +87,25 @@ def _lock(pairs: Iterable[Pair]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, key])
 
 
+def _ranked_rule(evaluations: Any) -> Q:
+    """``ranked_submissions()`` for the model of ``evaluations``. A migration's historical model
+    may predate some fields of the rule (``superseded_by`` and ``catalog_pending`` came after the
+    read model): no row can have set a field that did not exist yet, so those lookups go."""
+    rule = ranked_submissions()
+    submission = evaluations.model._meta.get_field("submission").related_model
+    known = {f.name for f in submission._meta.get_fields()}
+    return Q(
+        *(
+            child
+            for child in rule.children
+            if not isinstance(child, tuple) or child[0].split("__")[1] in known
+        )
+    )
+
+
 def _entries(evaluations: Any, entry_model: type[Model]) -> list[Model]:
     """Entries of every ranked evaluation in ``evaluations``, each pair's best marked."""
-    rows = evaluations.filter(ranked_submissions()).annotate(measured=measured())
+    rows = evaluations.filter(_ranked_rule(evaluations)).annotate(measured=measured())
     by_pair: dict[Pair, list[dict[str, Any]]] = defaultdict(list)
     for row in rows.values(
         "pk",

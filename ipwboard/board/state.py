@@ -85,6 +85,8 @@ class BoardQuery:
     dataset: str = ""  # "slug@version" or "slug"
     scope: str = ""  # measurement scope: accelerator | soc | wall
     hw_class: str = ""  # local | cloud
+    device_class: str = ""  # the catalog's class: datacenter, workstation, laptop ...
+    form_factor: str = ""  # the catalog's form factor: sxm, pcie, soc, laptop-gpu ...
     vendor: str = ""
     accelerator: str = ""
     family: str = ""
@@ -113,6 +115,8 @@ class BoardQuery:
             dataset=_text(params, "dataset"),
             scope=_text(params, "scope", 20),
             hw_class=_text(params, "hw_class", 10),
+            device_class=_text(params, "device", 20),
+            form_factor=_text(params, "form", 20),
             vendor=_text(params, "vendor"),
             accelerator=_text(params, "accelerator"),
             family=_text(params, "family"),
@@ -137,6 +141,8 @@ class BoardQuery:
             "dataset": s["dataset"],
             "scope": s["scope"],
             "hw_class": s["hw_class"],
+            "device": s["device_class"],
+            "form": s["form_factor"],
             "vendor": s["vendor"],
             "accelerator": s["accelerator"],
             "family": s["family"],

@@ -36,7 +36,9 @@ class TableRow(TypedDict):
     hw_class: str
     dataset_slug: str
     dataset_version: str
+    references_private: bool  # the version keeps its reference answers private (methodology)
     measurement_scope: str
+    ranking_class: str  # what the row is ranked within (the scope, qualified if need be)
     measurement_method: str
     quantization: str
     engine: str
@@ -75,7 +77,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("hw_class", "submission__hardware__hw_class"),
     ("dataset_slug", "submission__dataset_version__dataset__slug"),
     ("dataset_version", "submission__dataset_version__version"),
+    ("references_private", "submission__dataset_version__references_private"),
     ("measurement_scope", "submission__measurement_scope"),
+    ("ranking_class", "submission__ranking_class"),
     ("measurement_method", "submission__measurement_method"),
     ("quantization", "submission__quantization"),
     ("engine", "submission__engine"),
@@ -125,7 +129,7 @@ def load(ranks: dict[int, tuple[int, bool]], *, links: bool = True) -> dict[int,
             row["hardware_slug"],
             row["dataset_slug"],
             row["dataset_version"],
-            row["measurement_scope"],
+            row["ranking_class"] or row["measurement_scope"],
         )
         row["pair_token"] = key.token
         row["pair_url"] = key.url()

@@ -27,7 +27,7 @@ def contexts() -> list[tuple[str, str, int]]:
     rows = (
         BoardEntry.objects.filter(best=True)  # one per ranked pair
         .values_list(
-            "dataset_version__dataset__slug", "dataset_version__version", "measurement_scope"
+            "dataset_version__dataset__slug", "dataset_version__version", "ranking_class"
         )
         .annotate(pairs=Count("pk"))
         .order_by()
@@ -63,6 +63,7 @@ def points(dataset: str, scope: str) -> list[Point]:
         "submission__model__name",
         "submission__hardware__label",
         "submission__hardware__hw_class",
+        "submission__hardware__device_class",
         "submission__model__release_date",
         "measured",
         "ipw",
@@ -73,12 +74,13 @@ def points(dataset: str, scope: str) -> list[Point]:
         "submission__hardware__slug",
         "submission__dataset_version__dataset__slug",
         "submission__dataset_version__version",
-        "submission__measurement_scope",
+        "submission__ranking_class",
     )
     return [
         Point(
             label=f"{model} on {hardware}",
-            hw_class=hw_class,
+            # The catalog's device class (datacenter, laptop ...); local/cloud for demo hardware.
+            hw_class=device_class or hw_class,
             released=released,
             measured=parse_date(when),
             ipw=ipw,
@@ -87,7 +89,19 @@ def points(dataset: str, scope: str) -> list[Point]:
             synthetic=synthetic,
             pair=PairKey(*key),
         )
-        for model, hardware, hw_class, released, when, ipw, accuracy, energy, synthetic, *key in rows
+        for (
+            model,
+            hardware,
+            hw_class,
+            device_class,
+            released,
+            when,
+            ipw,
+            accuracy,
+            energy,
+            synthetic,
+            *key,
+        ) in rows
     ]
 
 

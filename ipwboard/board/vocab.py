@@ -13,53 +13,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-# What was metered. Results from different scopes measure different things and are never ranked
-# together (a wall meter includes CPU, memory, fans and PSU losses; an accelerator counter does not).
-SCOPES: dict[str, tuple[str, str]] = {
-    "accelerator": (
-        "Accelerator only",
-        "The GPU/NPU board's own power, from its counter. Excludes CPU, memory, fans and power "
-        "supply losses, so it reads lower than the same run measured at the wall.",
-    ),
-    "soc": (
-        "SoC package",
-        "The whole system-on-chip package (CPU, GPU, neural engine and on-package memory), as "
-        "laptops and phones report it. Excludes the display, storage and power supply.",
-    ),
-    "wall": (
-        "Whole system at the wall",
-        "Everything the machine draws from the socket, measured by an external meter: the most "
-        "complete and the least flattering scope.",
-    ),
-}
-METHODS: dict[str, tuple[str, str]] = {
-    "nvml_counter": (
-        "NVML energy counter",
-        "NVIDIA's cumulative energy counter (nvmlDeviceGetTotalEnergyConsumption): integrates "
-        "power in hardware, so short peaks between samples are not lost.",
-    ),
-    "nvml_polling": (
-        "NVML power polling",
-        "NVIDIA's instantaneous power reading sampled periodically and integrated by the harness; "
-        "accuracy depends on the sampling period.",
-    ),
-    "rapl": (
-        "Intel/AMD RAPL",
-        "Running Average Power Limit energy counters of the CPU package (and DRAM where exposed).",
-    ),
-    "powermetrics": (
-        "powermetrics estimate",
-        "Apple's powermetrics tool: a model-based estimate of SoC power, not a physical meter.",
-    ),
-    "external_meter": (
-        "External meter",
-        "A calibrated power meter between the machine and the socket.",
-    ),
-    "simulated": (
-        "Simulated",
-        "No meter at all: synthetic demo data generated to show how the board works.",
-    ),
-}
+from evaluator import measurement_classes as mc
+
+# What was metered and how: derived from the engine's one measurement-class table
+# (evaluator.measurement_classes), so the board, the checks and the schema cannot disagree.
+# Results from different scopes measure different things and are never ranked together.
+SCOPES: dict[str, tuple[str, str]] = {s.key: (s.label, s.description) for s in mc.SCOPES}
+METHODS: dict[str, tuple[str, str]] = {m.key: (m.label, m.description) for m in mc.METHODS}
 
 # Provenance badges: key -> (label, explanation, tone). Engine labels plus ones the board derives.
 BADGES: dict[str, tuple[str, str, str]] = {
@@ -120,6 +80,28 @@ BADGES: dict[str, tuple[str, str, str]] = {
         "synthetic",
         "Simulated data for the demo, not a measurement of real hardware.",
         "synthetic",
+    ),
+    "speculative-decoding": (
+        "speculative decoding",
+        "The engine drafted tokens speculatively, so decode may outrun the one-token-per-weight-"
+        "read roofline; the physics check allowed for it.",
+        "neutral",
+    ),
+    "energy-imputed": (
+        "energy imputed",
+        "A few queries (at most 5%) read 0 J between two steps of the energy counter; the metrics "
+        "count each as the run's mean power times its latency.",
+        "neutral",
+    ),
+    "reference-copy-suspect": (
+        "copied references?",
+        "Many free-form responses reproduce the dataset's reference answer word for word.",
+        "warn",
+    ),
+    "content-replay-suspect": (
+        "copied measurements?",
+        "Same answers as another submission, with energies and latencies within 0.5%.",
+        "warn",
     ),
     "imported-from-ipw-harness": (
         "harness import",
@@ -196,7 +178,10 @@ def provenance(
 
 
 def scope_label(scope: str) -> str:
-    return SCOPES.get(scope, (scope or "unknown scope", ""))[0]
+    """A scope's label, or a ranking class's ("Accelerator only · chained since ...")."""
+    if scope in SCOPES:
+        return SCOPES[scope][0]
+    return mc.ranking_class_label(scope) if scope else "unknown scope"
 
 
 def method_label(method: str) -> str:

@@ -28,6 +28,7 @@ class SubmissionWithdraw(APIView):
     """Take your submission off the board. Its permalink keeps a public tombstone."""
 
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = "withdraw a submission"
 
     @extend_schema(request=WithdrawSerializer, responses={200: SubmissionSerializer})
     def post(self, request: Request, pk: str) -> Response:
@@ -45,9 +46,10 @@ def _own_key(request: Request, pk: int) -> SigningKey:
 
 
 class SigningKeyRetire(APIView):
-    """Retire a key: bundles signed before now still verify, later ones do not."""
+    """Retire a key: bundles the server received before now still verify, later ones do not."""
 
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = "retire a signing key"
 
     @extend_schema(request=None, responses={200: SigningKeySerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -56,9 +58,11 @@ class SigningKeyRetire(APIView):
 
 
 class SigningKeyRevoke(APIView):
-    """Revoke a compromised key: nothing signed at or after ``compromised_at`` verifies."""
+    """Revoke a compromised key: only bundles the server received before ``compromised_at``
+    still verify (``SigningKey.verifies_received_at``)."""
 
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = "revoke a signing key"
 
     @extend_schema(request=KeyRevokeSerializer, responses={200: SigningKeySerializer})
     def post(self, request: Request, pk: int) -> Response:

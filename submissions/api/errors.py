@@ -80,7 +80,7 @@ class RetryableUnavailable:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     from ..services.accounts import ActionError
-    from ..services.pipeline import ReplayBundleError
+    from ..services.intake import ReplayBundleError
 
     if isinstance(exc, ActionError):
         return error_response(exc.code, exc.message, exc.http_status)

@@ -13,6 +13,7 @@ from ..services.accounts import (
     median_processing_seconds,
     queue_position,
 )
+from ..services.outcome import outcome
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
@@ -48,6 +49,12 @@ class EvaluationSerializer(serializers.ModelSerializer):
         ]
 
 
+SUPERSEDES_HELP = (
+    "Id of your accepted submission of the same measured run that this upload corrects (same "
+    "run id and measured members, corrected manifest): it replaces that one once accepted."
+)
+
+
 class SubmissionSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     model = serializers.CharField(source="model.name", default=None, allow_null=True)
@@ -60,6 +67,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
         help_text="Median recent processing time x queue position (null when not queued)."
     )
     permalink = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField(
+        help_text="What happened, in the status page's words: code, title, reason, next_step, "
+        "exit_code (the CLI's), pair_url (on the board), replacement (superseded)."
+    )
+    superseded_by = serializers.UUIDField(
+        source="superseded_by_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Submission
@@ -91,6 +105,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "queue_position",
             "estimated_wait_s",
             "permalink",
+            "outcome",
+            "superseded_by",
         ]
 
     def get_dataset(self, obj: Submission) -> str | None:
@@ -113,8 +129,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return estimated_wait_seconds(position, self.__dict__["_median_s"])
 
     def get_permalink(self, obj: Submission) -> str:
+        return self._absolute(reverse("board:submission", args=[obj.pk]))
+
+    def get_outcome(self, obj: Submission) -> dict[str, Any]:
+        data = outcome(obj).to_dict()
+        path = data.pop("pair_path")
+        data["pair_url"] = self._absolute(path) if path else None
+        return data
+
+    def _absolute(self, path: str) -> str:
         request = self.context.get("request")
-        path = reverse("board:submission", args=[obj.pk])
         return request.build_absolute_uri(path) if request else path
 
 
@@ -240,3 +264,6 @@ class DirectUploadSerializer(serializers.Serializer):
 
 class UploadFinaliseSerializer(serializers.Serializer):
     organisation = serializers.SlugField(required=False, allow_blank=True, default="")
+    supersedes = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text=SUPERSEDES_HELP
+    )

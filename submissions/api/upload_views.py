@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from ..models import DirectUpload
 from ..services import uploads
+from ..services.supersede import target_for_upload
 from .errors import RetryableUnavailable
 from .serializers import (
     DirectUploadSerializer,
@@ -23,7 +24,7 @@ from .serializers import (
     UploadStartSerializer,
 )
 from .throttles import UPLOAD_THROTTLES
-from .views import CanSubmit, member_organisation
+from .views import UPLOAD, CanSubmit, member_organisation
 
 
 def _state(
@@ -51,6 +52,7 @@ class DirectUploadStart(RetryableUnavailable, APIView):
     its presigned URL, then POST ``finalise``. Resume with GET ``uploads/<id>/``."""
 
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = UPLOAD
 
     def get_throttles(self) -> list[object]:
         if self.request.method == "POST":
@@ -86,6 +88,7 @@ def _own_upload(request: Request, pk: str) -> DirectUpload:
 
 class DirectUploadDetail(RetryableUnavailable, APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = UPLOAD
 
     @extend_schema(responses=DirectUploadSerializer)
     def get(self, request: Request, pk: str) -> Response:
@@ -101,6 +104,7 @@ class DirectUploadDetail(RetryableUnavailable, APIView):
 
 class DirectUploadFinalise(RetryableUnavailable, APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = UPLOAD
 
     @extend_schema(request=UploadFinaliseSerializer, responses={201: SubmissionSerializer})
     def post(self, request: Request, pk: str) -> Response:
@@ -108,6 +112,7 @@ class DirectUploadFinalise(RetryableUnavailable, APIView):
         form.is_valid(raise_exception=True)
         upload = _own_upload(request, pk)
         organisation = member_organisation(request, form.validated_data["organisation"])
-        submission = uploads.finalise_direct_upload(upload, request.user, organisation)
+        replaces = target_for_upload(request.user, form.validated_data["supersedes"])
+        submission = uploads.finalise_direct_upload(upload, request.user, organisation, replaces)
         data = SubmissionSerializer(submission, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)

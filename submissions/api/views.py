@@ -10,13 +10,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from evaluator.errors import BundleError
+
 from .. import codes, services
 from ..models import ApiToken, DatasetVersion, Organisation, SigningKey, Submission
+from ..services.accounts import upload_refusal
 from ..services.identity import KeyRegistrationError
+from ..services.supersede import target_for_upload
 from .auth import token_scope
 from .errors import RetryableUnavailable, error_response
 from .filters import SubmissionFilter
 from .serializers import (
+    SUPERSEDES_HELP,
     ChallengeSerializer,
     DatasetVersionSerializer,
     KeyRegisterSerializer,
@@ -24,17 +29,33 @@ from .serializers import (
     SubmissionSerializer,
 )
 from .throttles import CHALLENGE_THROTTLES, UPLOAD_THROTTLES
+from .upload_limit import exceeded, too_large_message
+
+UPLOAD = "upload a bundle"  # the ``write_action`` of every view that takes a bundle
 
 
 class CanSubmit(permissions.BasePermission):
-    """Writes need a 'submit' token (or a logged-in browser session)."""
+    """Writes need a 'submit' token (or a logged-in browser session).
 
-    message = "This API token has the 'read' scope; create a 'submit' token to upload."
+    The refusal names what was refused: a view says what its writes do in ``write_action``
+    ("register a signing key"), so a read token registering a key is not told about uploads."""
 
     def has_permission(self, request: Request, view: object) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return token_scope(request) in (None, ApiToken.Scope.SUBMIT)
+        action = getattr(view, "write_action", "make changes")
+        if token_scope(request) not in (None, ApiToken.Scope.SUBMIT):
+            self.message = (
+                f"This API token has the 'read' scope, which cannot {action}; "
+                "create a token with the 'submit' scope for that."
+            )
+            return False
+        if action == UPLOAD and request.method == "POST":
+            refusal = upload_refusal(request.user)
+            if refusal is not None:
+                self.message, self.code = refusal, codes.EMAIL_UNVERIFIED
+                return False
+        return True
 
 
 def member_organisation(request: Request, slug: str) -> Organisation | None:
@@ -57,6 +78,7 @@ def _submission_queryset() -> QuerySet[Submission]:
 
 class SubmissionListCreate(RetryableUnavailable, generics.ListAPIView):
     serializer_class = SubmissionSerializer
+    write_action = UPLOAD
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
     parser_classes = [MultiPartParser]
     filterset_class = SubmissionFilter
@@ -80,6 +102,7 @@ class SubmissionListCreate(RetryableUnavailable, generics.ListAPIView):
                 {
                     "bundle": serializers.FileField(),
                     "organisation": serializers.SlugField(required=False),
+                    "supersedes": serializers.UUIDField(required=False, help_text=SUPERSEDES_HELP),
                 },
             )
         },
@@ -87,17 +110,26 @@ class SubmissionListCreate(RetryableUnavailable, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("bundle")
+        if exceeded(request):  # the upload handler stopped reading at the limit
+            raise BundleError(
+                codes.UPLOAD_TOO_LARGE,
+                too_large_message(
+                    "The uploaded bundle is larger than the limit (reading stopped there)"
+                ),
+            )
         if upload is None:
             return error_response(
                 codes.UPLOAD_MISSING, "Send the bundle as multipart field 'bundle'.", 400
             )
         organisation = member_organisation(request, request.data.get("organisation") or "")
+        replaces = target_for_upload(request.user, request.data.get("supersedes") or "")
         # A BundleError (empty, too large, replay) is rendered with its code by the handler.
         submission = services.create_submission(
             owner=request.user,
             stream=upload.file,
             filename=upload.name or "bundle.ipwb",
             organisation=organisation,
+            replaces=replaces,
         )
         data = SubmissionSerializer(submission, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -108,20 +140,13 @@ class SubmissionDetail(generics.RetrieveAPIView):
     permission_classes = [permissions.AllowAny]
 
     def get_queryset(self) -> QuerySet[Submission]:
-        qs = _submission_queryset()
-        user = self.request.user
-        if user.is_staff:
-            return qs
-        public = qs.filter(
-            status=Submission.Status.SCORED, hidden=False, withdrawn_at__isnull=True
-        ).exclude(review=Submission.Review.PENDING)
-        if user.is_authenticated:
-            return public | qs.filter(owner=user)
-        return public
+        """Public submissions (the one rule), your own, and for staff everything."""
+        return _submission_queryset().visible_to(self.request.user)
 
 
 class SigningKeyListCreate(APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = "register a signing key"
 
     @extend_schema(responses=SigningKeySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -143,6 +168,7 @@ class SigningKeyListCreate(APIView):
 
 class ChallengeCreate(APIView):
     permission_classes = [permissions.IsAuthenticated, CanSubmit]
+    write_action = "request a challenge"
     throttle_classes = CHALLENGE_THROTTLES
 
     @extend_schema(request=None, responses={201: ChallengeSerializer})

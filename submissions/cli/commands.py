@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
+from . import outcomes
 from .client import ApiClient, CliError
 from .output import Output
 from .upload import direct_upload, streamed_upload
+
+WITHDRAW_WARNING = (
+    "Withdrawing takes the submission off the board for good, and its run id stays spent: the "
+    "same run can never be submitted again. To correct its metadata (e.g. the hardware name), "
+    "re-submit the run with `ipwboard submit --from-ipw-run DIR --supersedes {id}` instead."
+)
 
 
 def submit(client: ApiClient, args: argparse.Namespace, out: Output) -> dict[str, Any]:
@@ -30,9 +38,16 @@ def submit(client: ApiClient, args: argparse.Namespace, out: Output) -> dict[str
             )
         direct = config["direct_uploads"] and (via == "direct" or size > config["threshold_bytes"])
     organisation = getattr(args, "organisation", None) or ""
-    if direct:
-        return direct_upload(client, path, out, organisation)
-    return streamed_upload(client, path, out, organisation)
+    supersedes = getattr(args, "supersedes", None) or ""
+    try:
+        if direct:
+            return direct_upload(client, path, out, organisation, supersedes)
+        return streamed_upload(client, path, out, organisation, supersedes)
+    except CliError as error:
+        if error.exit_code == outcomes.LOCAL_ERROR:  # the server answered 4xx: it refused
+            error.exit_code = outcomes.REFUSED_AT_UPLOAD
+            error.message = f"Refused at upload: {error.message}"
+        raise
 
 
 def _find_key(client: ApiClient, ident: str) -> dict[str, Any]:
@@ -68,11 +83,16 @@ def key_change(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
 
 
 def withdraw(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
+    warning = WITHDRAW_WARNING.format(id=args.id)
+    if not args.yes and sys.stdin.isatty():
+        out.err.print(warning, markup=False)
+        if input("Withdraw it? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise CliError("withdraw.cancelled", "Not withdrawn.")
     submission = client.post(f"submissions/{args.id}/withdraw/", {"reason": args.reason or ""})
     out.result(
         submission,
-        f"Withdrew {submission['id']} at {submission['withdrawn_at']}: it has left the board "
-        f"and its permalink shows a tombstone.\n{submission['permalink']}",
+        f"Withdrew {submission['id']} at {submission['withdrawn_at']}: it has left the board, "
+        f"its permalink shows a tombstone and its run id is spent.\n{submission['permalink']}",
     )
     return 0
 
@@ -119,13 +139,24 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     def run(func: Any, auth: bool = True) -> Any:
         return lambda args, out: func(_client(args, auth=auth), args, out)
 
-    p = sub.add_parser("withdraw", parents=[common], help="take your submission off the board")
-    p.add_argument("id")
-    p.add_argument("--reason", default="")
+    p = sub.add_parser(
+        "withdraw",
+        parents=[common],
+        help="take your submission off the board for good (its run id stays spent)",
+        description=WITHDRAW_WARNING.format(id="ID"),
+    )
+    p.add_argument("id", help="the submission id")
+    p.add_argument("--reason", default="", help="why (kept in the audit log)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=run(withdraw))
 
     p = sub.add_parser("results", parents=[common], help="download the whole-board export")
-    p.add_argument("results_command", choices=["export"])
-    p.add_argument("--format", choices=["csv", "json", "parquet"], default="csv")
-    p.add_argument("-o", "--output")
+    p.add_argument("results_command", choices=["export"], metavar="ACTION", help="export")
+    p.add_argument(
+        "--format",
+        choices=["csv", "json", "parquet"],
+        default="csv",
+        help="file format (default: %(default)s)",
+    )
+    p.add_argument("-o", "--output", help="the file to write (default: ipwboard-board.FORMAT)")
     p.set_defaults(func=run(results_export, auth=False))

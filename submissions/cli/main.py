@@ -1,5 +1,8 @@
 """``ipwboard``: keygen, login, keys, challenge, pack, sign, verify, submit, status, datasets.
 
+``ipwboard submit --from-ipw-run DIR`` does the whole path from a harness run to an outcome in one
+command; the other verbs are its steps, for those who want them apart. Exit codes: ``outcomes``.
+
 Imports no Django: it runs on a submitter's laptop with only the engine and httpx. ``verify`` runs
 the same engine as the server's worker, so a bundle that passes locally can only fail on the server
 for server-side reasons (key not registered, replay, unknown dataset), and the error says which.
@@ -13,18 +16,16 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from evaluator.errors import BundleError
 
-from . import commands, record_trace
+from . import commands, outcomes, record_trace, submit_run
 from .client import ApiClient, CliError
+from .codes import AUTH_MISSING, PASSPHRASE_MISSING
 from .config import Config, default_key_path
 from .output import Output
-
-FINAL = {"scored", "rejected", "failed"}
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> bytes | None:
@@ -36,7 +37,7 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> bytes | N
     if not sys.stdin.isatty():
         if confirm:
             raise CliError(
-                "key.passphrase.missing",
+                PASSPHRASE_MISSING,
                 f"No passphrase: set ${args.passphrase_env}, or pass --no-passphrase to store "
                 "the key unencrypted.",
             )
@@ -61,7 +62,11 @@ def _client(args: argparse.Namespace, *, auth: bool = True) -> ApiClient:
     server = args.server or config.server
     token = args.token or config.token
     if auth and not token:
-        raise CliError("auth.missing", "No API token: run `ipwboard login` or pass --token.")
+        raise CliError(
+            AUTH_MISSING,
+            "No API token: create one on your account page (/account/), then run "
+            "`ipwboard login --token ...` or pass --token.",
+        )
     # Retries are announced on stderr in human mode ("retrying in N s (reason)"); --json stays
     # quiet so stderr holds only the final error object.
     return ApiClient(server, token, notify=None if args.json else Output().progress)
@@ -144,13 +149,21 @@ def _load_dataset(spec: str, args: argparse.Namespace) -> Any:
     slug, _, version = spec.partition("@")
     if not version:
         raise CliError("dataset.missing", f"{spec!r} is neither a file nor slug@version.")
-    target = Path(tempfile.gettempdir()) / f"ipwboard-{slug}-{version}.jsonl"
     client = _client(args, auth=False)
     for entry in client.get("datasets/", limit=500)["results"]:
         if entry["slug"] == slug and entry["version"] == version:
-            client.download(entry["download_url"], target)
-            return load_dataset(target)
+            return _dataset_file(client, entry)
     raise CliError("dataset.unknown", f"The server has no dataset {slug}@{version}.")
+
+
+def _dataset_file(client: ApiClient, entry: dict[str, Any]) -> Any:
+    """Download a server dataset (once per checksum) and load it."""
+    from evaluator.datasets import dataset_sha256, load_dataset
+
+    target = Path(tempfile.gettempdir()) / f"ipwboard-{entry['slug']}-{entry['sha256'][:16]}.jsonl"
+    if not target.exists() or dataset_sha256(target) != entry["sha256"]:
+        client.download(entry["download_url"], target)
+    return load_dataset(target)
 
 
 def cmd_pack(args: argparse.Namespace, out: Output) -> int:
@@ -168,6 +181,8 @@ def cmd_pack(args: argparse.Namespace, out: Output) -> int:
         overrides = _overrides(args.set or [])
         if args.challenge:
             overrides["challenge"] = args.challenge
+        if args.hardware:
+            overrides.setdefault("hardware", {})["accelerator"] = args.hardware
         manifest, queries, trace, report = import_ipw_run(
             Path(args.from_ipw_run),
             dataset,
@@ -210,8 +225,12 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _report_text(report: dict[str, Any]) -> str:
+    from evaluator.harness_report import found
+
+    seen = [f"  - {line}" for line in found(report)]
     lines = [f"  - {quirk}" for quirk in report.get("quirks", [])]
-    return "Import notes:\n" + "\n".join(lines) if lines else ""
+    text = "Found:\n" + "\n".join(seen) + "\n" if seen else ""
+    return text + ("Import notes:\n" + "\n".join(lines) if lines else "")
 
 
 def cmd_sign(args: argparse.Namespace, out: Output) -> int:
@@ -258,55 +277,6 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def cmd_submit(args: argparse.Namespace, out: Output) -> int:
-    client = _client(args)
-    client.notify = out.progress  # through the progress bar's console (quiet with --json)
-    submission = commands.submit(client, args, out)
-    out.result(
-        submission,
-        f"Submitted {submission['id']} ({submission['status']}).\n{submission['permalink']}",
-    )
-    if args.wait:
-        return _watch(client, submission["id"], out, args.timeout)
-    return 0
-
-
-def cmd_status(args: argparse.Namespace, out: Output) -> int:
-    client = _client(args)
-    if args.watch:
-        return _watch(client, args.id, out, args.timeout)
-    submission = client.get(f"submissions/{args.id}/")
-    out.submission(submission)
-    return _exit_for(submission)
-
-
-def _watch(client: ApiClient, submission_id: str, out: Output, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        submission = client.get(f"submissions/{submission_id}/")
-        line = f"status: {submission['status']}"
-        if submission.get("queue_position"):
-            line += f" (position {submission['queue_position']} in the queue"
-            wait = submission.get("estimated_wait_s")
-            line += f", about {wait:.0f} s to wait)" if wait is not None else ")"
-        if line != last:
-            out.progress(line)
-            last = line
-        if submission["status"] in FINAL:
-            out.submission(submission)
-            return _exit_for(submission)
-        if time.monotonic() > deadline:
-            raise CliError(
-                "status.timeout", f"Still {submission['status']} after {timeout:.0f} s.", 3
-            )
-        time.sleep(1.0)
-
-
-def _exit_for(submission: dict[str, Any]) -> int:
-    return {"scored": 0, "rejected": 1, "failed": 4}.get(submission["status"], 0)
-
-
 def cmd_datasets(args: argparse.Namespace, out: Output) -> int:
     client = _client(args, auth=False)
     if args.datasets_command == "download":
@@ -336,25 +306,35 @@ def cmd_datasets(args: argparse.Namespace, out: Output) -> int:
 # --- parser ---------------------------------------------------------------------------------------
 
 
+EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in outcomes.EXIT_CODES)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", help="server URL (env IPWBOARD_SERVER)")
-    common.add_argument("--token", help="API token (env IPWBOARD_TOKEN)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--server", help="server URL (env IPWBOARD_SERVER; saved by `login`)")
+    common.add_argument(
+        "--token", help="API token from your account page (env IPWBOARD_TOKEN; saved by `login`)"
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     common.add_argument(
         "--key", help="private key file (default: ~/.config/ipwboard/signing-key.pem)"
     )
     common.add_argument(
         "--passphrase-env",
         default="IPWBOARD_KEY_PASSPHRASE",
-        help="environment variable holding the key passphrase",
+        help="environment variable holding the key passphrase (default: %(default)s)",
     )
-    parser = argparse.ArgumentParser(prog="ipwboard", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="ipwboard",
+        description=__doc__.split("\n")[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("keygen", parents=[common], help="create an Ed25519 signing key")
-    p.add_argument("--out")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--out", help="where to write the private key (default: the --key path)")
+    p.add_argument("--force", action="store_true", help="replace an existing key file")
     p.add_argument("--no-passphrase", action="store_true", help="store the key unencrypted")
     p.set_defaults(func=cmd_keygen)
 
@@ -362,10 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("keys", parents=[common], help="register, list, retire or revoke keys")
-    p.add_argument("keys_command", choices=["register", "list", "retire", "revoke"])
+    p.add_argument(
+        "keys_command",
+        choices=["register", "list", "retire", "revoke"],
+        metavar="ACTION",
+        help="register: send your public key; list: your keys; retire: stop using a key from "
+        "now on; revoke: distrust it from the time it may have leaked",
+    )
     p.add_argument("key_id", nargs="?", help="fingerprint (or its prefix) or id: retire/revoke")
-    p.add_argument("--public-key")
-    p.add_argument("--name")
+    p.add_argument("--public-key", help="register: this public key instead of your key file's")
+    p.add_argument("--name", help="register: a name for the key (e.g. the machine)")
     p.add_argument(
         "--compromised-at", help="revoke: ISO time the key may have leaked (default: now)"
     )
@@ -375,30 +361,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_challenge)
 
     p = sub.add_parser("pack", parents=[common], help="build an unsigned bundle")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--manifest")
-    p.add_argument("--queries")
-    p.add_argument("--trace")
-    p.add_argument("--from-ipw-run", metavar="DIR")
+    p.add_argument("-o", "--output", required=True, help="the bundle file to write (.ipwb)")
+    p.add_argument("--manifest", help="manifest.json to pack (with --queries)")
+    p.add_argument("--queries", help="queries.parquet to pack (with --manifest)")
+    p.add_argument("--trace", help="trace.parquet to pack (e.g. from `ipwboard record-trace`)")
+    p.add_argument("--from-ipw-run", metavar="DIR", help="a reference-harness run directory")
     p.add_argument("--dataset", help="dataset file or slug@version (for --from-ipw-run)")
-    p.add_argument("--challenge")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override manifest fields")
+    p.add_argument(
+        "--hardware",
+        metavar="NAME",
+        help="the accelerator the run used, as the catalog names it (for --from-ipw-run)",
+    )
+    p.add_argument("--challenge", help="a nonce from `ipwboard challenge` to embed")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a manifest field, e.g. model.quantization=q4_K_M (repeatable; values "
+        "parsed as JSON when they can be)",
+    )
     p.set_defaults(func=cmd_pack)
 
     p = sub.add_parser("sign", parents=[common], help="sign a bundle with your key")
-    p.add_argument("bundle")
+    p.add_argument("bundle", help="the bundle file to sign in place")
     p.set_defaults(func=cmd_sign)
 
     p = sub.add_parser("verify", parents=[common], help="local preflight with the server's engine")
-    p.add_argument("bundle")
+    p.add_argument("bundle", help="the signed bundle file")
     p.add_argument("--dataset", required=True, help="dataset file or slug@version")
     p.add_argument("--public-key", help="verify against this key instead of your own")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("submit", parents=[common], help="upload a signed bundle")
-    p.add_argument("bundle")
-    p.add_argument("--wait", action="store_true", help="watch until the status is final")
-    p.add_argument("--timeout", type=float, default=600)
+    p = sub.add_parser(
+        "submit",
+        parents=[common],
+        help="upload a signed bundle, or do everything from a harness run (--from-ipw-run)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("bundle", nargs="?", help="a signed bundle file (or use --from-ipw-run)")
+    p.add_argument("--wait", action="store_true", help="bundle: watch until the outcome is final")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds to wait for the outcome (default: %(default)s)",
+    )
     p.add_argument(
         "--via",
         choices=["auto", "api", "direct"],
@@ -406,18 +414,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: straight to S3 above the server's threshold (resumable), else the API",
     )
     p.add_argument("--organisation", help="credit one of your organisations (slug)")
-    p.set_defaults(func=cmd_submit)
+    p.add_argument(
+        "--supersedes",
+        metavar="ID",
+        help="replace your accepted submission ID of the same run (corrected metadata)",
+    )
+    submit_run.add_arguments(p)
+    p.set_defaults(func=submit_run.cmd_submit)
 
-    p = sub.add_parser("status", parents=[common], help="show a submission's status")
-    p.add_argument("id")
-    p.add_argument("--watch", action="store_true")
-    p.add_argument("--timeout", type=float, default=600)
-    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("status", parents=[common], help="show a submission's outcome")
+    p.add_argument("id", help="the submission id")
+    p.add_argument("--watch", action="store_true", help="follow it until the outcome is final")
+    p.add_argument(
+        "--timeout", type=float, default=600, help="seconds to watch (default: %(default)s)"
+    )
+    p.set_defaults(func=submit_run.cmd_status)
 
     p = sub.add_parser("datasets", parents=[common], help="list or download benchmark datasets")
-    p.add_argument("datasets_command", choices=["list", "download"])
+    p.add_argument(
+        "datasets_command",
+        choices=["list", "download"],
+        metavar="ACTION",
+        help="list: the server's datasets; download: one of them, SHA-256 verified",
+    )
     p.add_argument("spec", nargs="?", default="", help="slug@version (download)")
-    p.add_argument("-o", "--output")
+    p.add_argument("-o", "--output", help="download: the file to write")
     p.set_defaults(func=cmd_datasets)
     commands.add_parsers(sub, common)
     record_trace.add_parser(sub, common)

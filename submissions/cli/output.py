@@ -36,9 +36,13 @@ class Output:
         self.console.print(table)
 
     def submission(self, s: dict[str, Any]) -> None:
-        lines = [f"Submission {s['id']}: {s['status']}"]
+        """A submission and its outcome, in the status page's words (``outcomes``)."""
+        outcome = s.get("outcome") or {}
+        lines = [f"Submission {s['id']}: {outcome.get('title') or s['status']}"]
+        if outcome.get("reason"):
+            lines.append(f"  {outcome['reason']}")
         error = (s.get("report") or {}).get("error")
-        if error:
+        if error and error["code"] not in outcome.get("reason", ""):
             lines.append(f"  error [{error['code']}]: {error['message']}")
         evaluation = s.get("evaluation")
         if evaluation:
@@ -46,7 +50,10 @@ class Output:
                 f"  IPW {evaluation['ipw']:.5f} /W  accuracy {evaluation['accuracy']:.3f}  "
                 f"IPJ {evaluation['ipj']:.5f} /J"
             )
-        lines.append(f"  {s['permalink']}")
+        if outcome.get("next_step"):
+            lines.append(f"  Next: {outcome['next_step']}")
+        # On the board: the pair's permalink (what to share); otherwise the submission's page.
+        lines.append(f"  {outcome.get('pair_url') or s['permalink']}")
         self.result(s, "\n".join(lines))
 
     def error(self, code: str, message: str) -> None:

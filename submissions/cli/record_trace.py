@@ -221,6 +221,13 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
 
 def cmd_record_trace(args: argparse.Namespace, out: Output) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("grpc") is None:  # an extra: `pip install ipwboard` lacks it
+        raise CliError(
+            "record_trace.unavailable",
+            "record-trace needs gRPC: pip install 'ipwboard[record-trace]'.",
+        )
     summary = record_trace(args.monitor, Path(args.out), duration=args.duration, out=out)
     failed = summary.ended_by.startswith("error")
     energy = (summary.last_energy_j or 0.0) - (summary.first_energy_j or 0.0)

@@ -64,7 +64,9 @@ def progress_bar(out: Output, total: int, label: str) -> Iterator[Advance]:
         yield lambda n: progress.advance(task, n)
 
 
-def streamed_upload(client: ApiClient, path: Path, out: Output, organisation: str = "") -> Any:
+def streamed_upload(
+    client: ApiClient, path: Path, out: Output, organisation: str = "", supersedes: str = ""
+) -> Any:
     size = path.stat().st_size
     with progress_bar(out, size, f"uploading {path.name}") as advance:
         sent = 0
@@ -82,7 +84,8 @@ def streamed_upload(client: ApiClient, path: Path, out: Output, organisation: st
                 sent = 0
             return ProgressReader(fh, counted)
 
-        data = {"organisation": organisation} if organisation else None
+        fields = {"organisation": organisation, "supersedes": supersedes}
+        data = {k: v for k, v in fields.items() if v} or None
         return client.upload(path, data=data, wrap=wrap)
 
 
@@ -113,7 +116,9 @@ def _save_state(state: dict[str, str]) -> None:
         json.dump(state, fh, indent=2)
 
 
-def direct_upload(client: ApiClient, path: Path, out: Output, organisation: str = "") -> Any:
+def direct_upload(
+    client: ApiClient, path: Path, out: Output, organisation: str = "", supersedes: str = ""
+) -> Any:
     """Start (or resume) a multipart upload, PUT the missing parts, then finalise."""
     key = _state_key(client, path)
     state = _load_state()
@@ -148,7 +153,9 @@ def direct_upload(client: ApiClient, path: Path, out: Output, organisation: str 
             _put_part(storage, part["url"], body, part["part_number"])
             advance(len(body))
     submission = client.post(  # finalising twice returns the same submission: safe to retry
-        f"uploads/{upload['upload_id']}/finalise/", {"organisation": organisation}, idempotent=True
+        f"uploads/{upload['upload_id']}/finalise/",
+        {"organisation": organisation, "supersedes": supersedes},
+        idempotent=True,
     )
     state = _load_state()
     state.pop(key, None)

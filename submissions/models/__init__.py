@@ -6,13 +6,12 @@ from .catalog import (
     AIModel,
     BenchmarkDataset,
     CatalogAlias,
-    DatasetItem,
     DatasetVersion,
     Hardware,
 )
 from .identity import ApiToken, Challenge, Organisation, SigningKey
 from .judging import JudgeVerdict
-from .submission import AuditLog, Evaluation, Fingerprint, QueryResult, Submission, TracePreview
+from .submission import AuditLog, Evaluation, Fingerprint, Submission, TracePreview
 from .uploads import DirectUpload
 
 __all__ = [
@@ -22,7 +21,6 @@ __all__ = [
     "BenchmarkDataset",
     "CatalogAlias",
     "Challenge",
-    "DatasetItem",
     "DatasetVersion",
     "DirectUpload",
     "Evaluation",
@@ -30,7 +28,6 @@ __all__ = [
     "Hardware",
     "JudgeVerdict",
     "Organisation",
-    "QueryResult",
     "SigningKey",
     "Submission",
     "TracePreview",

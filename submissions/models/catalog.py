@@ -125,6 +125,11 @@ class DatasetVersion(models.Model):
         help_text="Hidden references: kept out of every public download.",
     )
     references_private = models.BooleanField(default=False)
+    # The items as Parquet in dataset order (``evaluator.itemfile``), for the drill-down's prompt
+    # lookups and the dataset exports; written at registration (never with private references).
+    items_file = models.FileField(upload_to="dataset-items/", max_length=300, blank=True)
+    # Items only an LLM judge can score: decides whether submissions wait for judging.
+    open_ended_items = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -135,21 +140,3 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset.slug}@{self.version}"
-
-
-class DatasetItem(models.Model):
-    """One item of a version, mirrored from the canonical file for drill-down pages."""
-
-    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="items")
-    item_id = models.CharField(max_length=200)
-    prompt = models.TextField()
-    reference = models.TextField(blank=True)  # blank when the version keeps references private
-    domain = models.CharField(max_length=100)
-    method = models.CharField(max_length=30)
-    position = models.PositiveIntegerField()
-
-    class Meta:
-        ordering = ["version", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["version", "item_id"], name="unique_item_per_version")
-        ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 
 class Organisation(models.Model):
@@ -19,8 +20,12 @@ class Organisation(models.Model):
 class SigningKey(models.Model):
     """A submitter's Ed25519 public key.
 
-    Retired keys still verify bundles signed before ``retired_at``; revoked keys verify nothing
-    signed at or after ``compromised_at`` (the owner's estimate of when it leaked).
+    When a key stops verifying is decided by the one thing the submitter cannot forge: when this
+    server received the bundle (``Submission.created_at``), never a time the bundle carries. A
+    retired key verifies bundles received before ``retired_at``; a revoked key only bundles
+    received before ``compromised_at`` (the owner's estimate of when it leaked). A challenge does
+    not help: it proves a bundle is not older than the challenge, never that it was signed before
+    a compromise (whoever holds a leaked key can sign with an unused challenge issued earlier).
     """
 
     class State(models.TextChoices):
@@ -46,12 +51,21 @@ class SigningKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.fingerprint})"
 
-    def valid_at(self, moment: timezone.datetime) -> bool:
+    @property
+    def valid_until(self) -> datetime | None:
+        """Bundles received at or after this moment do not verify (None: no such moment)."""
+        if self.state == self.State.RETIRED:
+            return self.retired_at
+        if self.state == self.State.REVOKED:
+            return self.compromised_at
+        return None
+
+    def verifies_received_at(self, received_at: datetime) -> bool:
+        """Whether a bundle this server received at ``received_at`` may verify with this key."""
         if self.state == self.State.ACTIVE:
             return True
-        if self.state == self.State.RETIRED:
-            return self.retired_at is not None and moment < self.retired_at
-        return self.compromised_at is not None and moment < self.compromised_at
+        until = self.valid_until
+        return until is not None and received_at < until
 
 
 class ApiToken(models.Model):
@@ -92,3 +106,17 @@ class Challenge(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class VerifiedEmail(models.Model):
+    """An address its user proved to receive (the link mailed at sign-up). Verified means this
+    row's ``email`` is the user's current one: changing the address needs a new proof."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_email"
+    )
+    email = models.EmailField()
+    verified_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.email

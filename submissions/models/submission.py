@@ -1,14 +1,61 @@
-"""Submissions, their evaluations and per-query results."""
+"""Submissions and their evaluations (per-query results are files: ``Evaluation.queries_file``)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from .catalog import AIModel, DatasetVersion, Hardware
 from .identity import Challenge, Organisation
+
+# What the public may see, the one rule (design.md section 7): scored; not held for review nor
+# denied; not hidden by staff; not withdrawn; not replaced by a corrected re-submission; not
+# waiting for staff to map its model or hardware to the catalog. ``Submission.is_ranked`` is the
+# same rule for one loaded row (a test holds the two equal); ``ipwboard.board.queries`` builds
+# the board's ranking from ``public_q("submission__")``.
+_PUBLIC: dict[str, Any] = {
+    "status": "scored",
+    "review__in": ("none", "approved"),
+    "hidden": False,
+    "withdrawn_at__isnull": True,
+    "superseded_by__isnull": True,
+    "catalog_pending": False,
+}
+# Taken off the board by its owner after being public: the permalink still answers (withdrawn: a
+# tombstone; superseded: it leads to the replacement), without any figures.
+_RETIRED_BY_OWNER = ("withdrawn_at__isnull", "superseded_by__isnull")
+
+
+def public_q(prefix: str = "") -> Q:
+    """The public rule as a filter; ``prefix`` reaches the submission from a related model
+    (``public_q("submission__")`` on Evaluation)."""
+    return Q(**{prefix + lookup: value for lookup, value in _PUBLIC.items()})
+
+
+def permalink_q(prefix: str = "") -> Q:
+    """Public, or public but for its owner's withdrawal or replacement (tombstone, redirect)."""
+    kept = {k: v for k, v in _PUBLIC.items() if k not in _RETIRED_BY_OWNER}
+    return Q(**{prefix + lookup: value for lookup, value in kept.items()})
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def public(self) -> SubmissionQuerySet:
+        """What anyone may see: pages, the API, exports, badges and downloads use this."""
+        return self.filter(public_q())
+
+    def visible_to(self, user: Any, *, permalinks: bool = False) -> SubmissionQuerySet:
+        """What ``user`` may look up by id: staff everything, an owner their own, anyone else
+        the public ones (with ``permalinks``: also withdrawn and superseded public ones)."""
+        if getattr(user, "is_staff", False):
+            return self.all()
+        rule = permalink_q() if permalinks else public_q()
+        if getattr(user, "is_authenticated", False):
+            rule |= Q(owner=user)
+        return self.filter(rule)
 
 
 class Submission(models.Model):
@@ -66,6 +113,16 @@ class Submission(models.Model):
     measurement_scope = models.CharField(max_length=20, blank=True)
     measurement_method = models.CharField(max_length=30, blank=True)
     sampling_period_s = models.FloatField(null=True, blank=True)
+    # The rest of the measurement class (evaluator.measurement_classes): how each query was
+    # charged its energy ("in_window" / "chained") and which rails energy_j sums
+    # ("accelerator" / "soc" / "cpu_accelerator" / "wall"); and the workload track
+    # ("single_turn" / "agentic"). Rankings never mix values of any of these.
+    # What rankings never mix, as one slug (evaluator.measurement_classes.ranking_class): the scope
+    # alone in the common case, qualified by attribution, basis and workload otherwise.
+    ranking_class = models.CharField(max_length=80, blank=True, db_index=True)
+    energy_attribution = models.CharField(max_length=20, blank=True)
+    energy_basis = models.CharField(max_length=20, blank=True)
+    workload_kind = models.CharField(max_length=20, blank=True)
     quantization = models.CharField(max_length=50, blank=True)
     engine = models.CharField(max_length=100, blank=True)
     harness = models.CharField(max_length=100, blank=True)
@@ -98,8 +155,15 @@ class Submission(models.Model):
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
     )
+    # The owner's accepted submission this upload asks to replace (``ipwboard submit
+    # --supersedes``): honoured by the worker only for the same measured run (services.supersede).
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Held until staff map the manifest's model or hardware name to a catalog entry.
     catalog_pending = models.BooleanField(default=False, db_index=True)
+
+    objects = SubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -114,11 +178,14 @@ class Submission(models.Model):
 
     @property
     def is_ranked(self) -> bool:
+        """``Submission.objects.public()`` for one loaded row (tests hold the two equal)."""
         return (
             self.status == self.Status.SCORED
             and self.review in (self.Review.NONE, self.Review.APPROVED)
             and not self.hidden
             and self.withdrawn_at is None
+            and self.superseded_by_id is None
+            and not self.catalog_pending
         )
 
 
@@ -154,6 +221,12 @@ class Evaluation(models.Model):
     per_domain = models.JSONField(default=dict)
     checks = models.JSONField(default=list)
     labels = models.JSONField(default=list)
+    # The charts' histograms and box-plot summaries, binned by the worker (``evaluator.bins``):
+    # a few KB whatever the number of queries; the pages never read per-query values to draw.
+    bins = models.JSONField(default=dict)
+    # Every per-query row (responses, statuses, energies ...) as one Parquet file in the storage
+    # backend (``evaluator.perquery``): the database keeps only the figures above.
+    queries_file = models.FileField(upload_to="perquery/", max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -164,46 +237,37 @@ class Evaluation(models.Model):
         ]
 
 
-class QueryResult(models.Model):
-    """Per-query outcome of an evaluation, for the drill-down table."""
-
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="queries")
-    position = models.PositiveIntegerField()
-    query_id = models.CharField(max_length=200)
-    domain = models.CharField(max_length=100)
-    method = models.CharField(max_length=30)
-    status = models.CharField(max_length=10)
-    extracted = models.TextField(blank=True)
-    reason = models.TextField(blank=True)
-    response = models.TextField(blank=True)
-    energy_j = models.FloatField(null=True)
-    latency_s = models.FloatField()
-    ttft_s = models.FloatField(null=True)
-    output_tokens = models.IntegerField(null=True)
-
-    class Meta:
-        ordering = ["evaluation", "position"]
-        indexes = [models.Index(fields=["evaluation", "status"])]
-
-
 class Fingerprint(models.Model):
-    """Digests of accepted bundles (whole file, run id, member files): a replay is rejected.
+    """Digests of accepted bundles (whole file, run id, member files, measured content): a replay
+    is rejected.
 
     A unique constraint, not a lookup-then-insert, so two workers racing on copies of the same
-    bundle cannot both win.
+    bundle cannot both win. ``responses`` (the digest of a run's answers, ``evaluator.content``) is
+    the exception: honest runs of one model can share their answers, so it is not unique; its
+    ``detail`` holds the run's energy sketch, compared to spot copied measurements.
     """
 
     class Kind(models.TextChoices):
         BUNDLE = "bundle"
         RUN = "run"
         MEMBER = "member"
+        CONTENT = "content"  # the measured content, blind to encoding, order and run id
+        RESPONSES = "responses"  # the answers only: near-duplicate candidates, not unique
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     value = models.CharField(max_length=200)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    detail = models.TextField(blank=True, default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="unique_fingerprint")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                condition=~models.Q(kind="responses"),
+                name="unique_fingerprint",
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="fingerprint_kind_value")]
 
 
 class AuditLog(models.Model):

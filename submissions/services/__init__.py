@@ -6,12 +6,16 @@ from .accounts import (
     ActionError,
     add_organisation_member,
     create_organisation,
+    email_verified,
     estimated_wait_seconds,
     leave_organisation,
     moderate_submission,
     queue_position,
     review_queue,
+    send_verification_email,
     set_submission_organisation,
+    upload_refusal,
+    verify_email,
     withdraw_submission,
 )
 from .catalog import engine_dataset, register_dataset_version
@@ -24,12 +28,10 @@ from .identity import (
     revoke_api_token,
     revoke_signing_key,
 )
+from .intake import check_upload, create_submission, queue_stored_bundle
 from .pipeline import (
-    check_upload,
-    create_submission,
     fail_submission,
     process_submission,
-    queue_stored_bundle,
     record_evaluation,
     reject_submission,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "create_api_token",
     "create_organisation",
     "create_submission",
+    "email_verified",
     "engine_dataset",
     "estimated_wait_seconds",
     "fail_submission",
@@ -60,7 +63,10 @@ __all__ = [
     "review_queue",
     "revoke_api_token",
     "revoke_signing_key",
+    "send_verification_email",
     "set_submission_organisation",
     "sweep_stale_submissions",
+    "upload_refusal",
+    "verify_email",
     "withdraw_submission",
 ]

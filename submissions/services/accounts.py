@@ -7,15 +7,22 @@ sends ``board_changed`` after commit (the board's caches and exports listen to i
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from ..models import AuditLog, Organisation, Submission
+from ..models.identity import VerifiedEmail
 from ..signals import board_changed
 
 
@@ -108,6 +115,70 @@ def add_organisation_member(
 def leave_organisation(organisation: Organisation, actor: AbstractBaseUser) -> None:
     organisation.members.remove(actor)
     _audit(actor, "organisation.leave", organisation.slug)
+
+
+# --- email verification ---------------------------------------------------------------------------
+
+VERIFY_SALT = "ipwboard.verify-email"
+VERIFY_MAX_AGE = timedelta(days=7)
+
+
+def email_verified(user: Any) -> bool:
+    """Whether ``user`` proved to receive mail at their current address."""
+    email = getattr(user, "email", "") or ""
+    return bool(email) and VerifiedEmail.objects.filter(user=user, email__iexact=email).exists()
+
+
+def upload_refusal(user: Any) -> str | None:
+    """Why ``user`` may not upload yet, or None. Production requires a verified email address
+    (``IPWBOARD_REQUIRE_VERIFIED_EMAIL``): an account costs a confirmed mailbox, not one form."""
+    if not settings.IPWBOARD_REQUIRE_VERIFIED_EMAIL or email_verified(user):
+        return None
+    return (
+        "Verify your email address before uploading: follow the link we mailed to "
+        f"{getattr(user, 'email', '') or 'your address'}, or send a new one from your account "
+        "page."
+    )
+
+
+def send_verification_email(user: Any, absolute: Callable[[str], str]) -> None:
+    """Mail ``user`` a link proving they receive mail at their current address; ``absolute``
+    turns a path into a URL (``request.build_absolute_uri``)."""
+    if not user.email:
+        raise ActionError("account.email_missing", "Set an email address first.")
+    token = signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_SALT)
+    link = absolute(reverse("account:verify-email", args=[token]))
+    send_mail(
+        "Confirm your email address for IPW Board",
+        f"Hello {user.get_username()},\n\nconfirm that this is your address by opening:\n\n"
+        f"{link}\n\nThe link works for {VERIFY_MAX_AGE.days} days; uploading bundles "
+        "needs a verified address.\n",
+        None,
+        [user.email],
+    )
+    _audit(user, "account.verification_sent", user.get_username())
+
+
+def verify_email(token: str) -> Any:
+    """Mark the address in ``token`` verified; returns the user. The token must be unexpired and
+    name the user's current address (a link for an old address proves nothing now)."""
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ActionError(
+            "account.verification_expired", "This link has expired; send a new one."
+        ) from None
+    except signing.BadSignature:
+        raise ActionError("account.verification_invalid", "This link is not valid.") from None
+    user = get_user_model().objects.filter(pk=data.get("u")).first()
+    if user is None or (user.email or "").lower() != str(data.get("e", "")).lower():
+        raise ActionError(
+            "account.verification_invalid",
+            "This link is for another address than your account's; send a new one.",
+        )
+    VerifiedEmail.objects.update_or_create(user=user, defaults={"email": user.email})
+    _audit(user, "account.email_verified", user.get_username())
+    return user
 
 
 # --- staff ----------------------------------------------------------------------------------------

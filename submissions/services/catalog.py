@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.text import slugify
 
 from evaluator.datasets import PRIVATE_MISMATCH, dataset_sha256, load_dataset, read_dataset_meta
 from evaluator.errors import BundleError
+from evaluator.itemfile import open_ended_count
 from evaluator.types import Dataset
 
-from ..models import AIModel, BenchmarkDataset, DatasetItem, DatasetVersion, Hardware
+from ..models import BenchmarkDataset, DatasetVersion
 from ..storage import hash_stored, local_copy, save_stream
+from .perquery import store_items
 
 
 class DatasetVersionConflict(Exception):
@@ -74,7 +73,16 @@ def register_dataset_version(
             private_stored = save_stream(
                 f"datasets-private/{dataset.slug}/{dataset.version}-{sha[:12]}.jsonl", fh
             )
-    version = DatasetVersion.objects.create(
+    # The items as a Parquet file from the loader's Arrow columns (no row, no object per item):
+    # the drill-down's prompt lookups and the dataset exports read it.
+    items_name = store_items(
+        dataset.slug,
+        dataset.version,
+        sha,
+        dataset.columns,
+        references=private_path is None,  # private references never leave the private file
+    )
+    return DatasetVersion.objects.create(
         dataset=bench,
         version=dataset.version,
         sha256=sha,
@@ -82,23 +90,9 @@ def register_dataset_version(
         file=stored,
         private_file=private_stored,
         references_private=private_path is not None,
+        items_file=items_name,
+        open_ended_items=open_ended_count(dataset.columns),
     )
-    DatasetItem.objects.bulk_create(
-        [
-            DatasetItem(
-                version=version,
-                item_id=item.id,
-                prompt=item.prompt,
-                reference="" if private_path is not None else (item.reference or ""),
-                domain=item.domain,
-                method=item.method,
-                position=position,
-            )
-            for position, item in enumerate(dataset.items)
-        ],
-        batch_size=2000,
-    )
-    return version
 
 
 def _check_same_content(existing: DatasetVersion, sha: str, private_path: Path | None) -> None:
@@ -148,37 +142,3 @@ def _cached_file(target: Path, name: str) -> Path:
         with local_copy(name) as tmp:
             tmp.replace(target)
     return target
-
-
-def resolve_model(spec: dict[str, Any]) -> AIModel:
-    """The catalog row for a manifest's ``model`` object, created on first sight."""
-    name = str(spec["id"])[:200]
-    defaults = {
-        "slug": _unique_slug(AIModel, name),
-        "family": str(spec.get("family") or "")[:100],
-        "params_total_b": spec.get("params_total_b"),
-        "params_active_b": spec.get("params_active_b") or spec.get("params_total_b"),
-    }
-    model, _ = AIModel.objects.get_or_create(name=name, defaults=defaults)
-    return model
-
-
-def resolve_hardware(spec: dict[str, Any]) -> Hardware:
-    label = str(spec["label"])[:200]
-    defaults = {
-        "slug": _unique_slug(Hardware, label),
-        "accelerator": str(spec.get("accelerator") or "")[:200],
-        "vendor": str(spec.get("vendor") or "")[:100],
-        "hw_class": spec.get("class") or Hardware.HardwareClass.CLOUD,
-        "memory_gb": spec.get("memory_gb"),
-        "tdp_w": spec.get("tdp_w"),
-    }
-    hardware, _ = Hardware.objects.get_or_create(label=label, defaults=defaults)
-    return hardware
-
-
-def _unique_slug(model: type[AIModel] | type[Hardware], name: str) -> str:
-    base = slugify(name.replace(":", "-").replace(".", "-"))[:180] or "item"
-    if not model.objects.filter(slug=base).exists():
-        return base
-    return f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"

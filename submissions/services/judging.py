@@ -18,18 +18,25 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+from typing import TypeVar
 
 from django.conf import settings
 
+from evaluator.manifest_model import Manifest
+from evaluator.rejudge import Rescored, checks_from_dicts, rejudge
+from evaluator.results import STATUS_CODE, ItemResults
 from evaluator.scoring import Judge, JudgeCacheKey, OpenAICompatibleJudge
-from evaluator.types import Check, EvaluationResult, ItemScore
+from evaluator.types import Check, ItemScore
 
-from ..models import DatasetVersion, JudgeVerdict
+from ..models import DatasetVersion, JudgeVerdict, Submission
+from .catalog import engine_dataset
+from .perquery import read_results
 
 JUDGE_MARK = "+judge:"
 PARTIAL_MARK = "+partial"
 JUDGE_CHECK = "scoring.judge"
 OPEN_ENDED = "llm_judge"
+_R = TypeVar("_R")
 
 
 class DatabaseJudgeCache:
@@ -105,20 +112,28 @@ def versioned(base: str, judge: Judge | None, *, open_ended: bool, partial: bool
     return f"{base}{JUDGE_MARK}{judge_tag(judge.judge_id)}" + (PARTIAL_MARK if partial else "")
 
 
-def stamp_judge(result: EvaluationResult, judge: Judge | None) -> EvaluationResult:
+def stamp_judge(result: _R, judge: Judge | None) -> _R:
     """Fold the judge into the result's scorer version and record it in a check."""
-    open_ended = [item for item in result.items if item.method == OPEN_ENDED]
-    if judge is None or not open_ended:
+    items = result.items
+    if isinstance(items, ItemResults):  # the engine's columns: no per-item objects
+        methods = items.dataset_items.table.column("method").cast("string")
+        is_open = methods.to_numpy(zero_copy_only=False) == OPEN_ENDED
+        n_open = int(is_open.sum())
+        failed = int((items.status[is_open] == STATUS_CODE["unscored"]).sum())
+    else:
+        open_ended = [item for item in items if item.method == OPEN_ENDED]
+        n_open = len(open_ended)
+        failed = sum(1 for item in open_ended if item.status == "unscored")
+    if judge is None or not n_open:
         return result
-    failed = sum(1 for item in open_ended if item.status == "unscored")
-    message = f"{len(open_ended)} open-ended item(s) judged by {judge.judge_id}"
+    message = f"{n_open} open-ended item(s) judged by {judge.judge_id}"
     if failed:
         message += (
             f"; {failed} could not be judged (judge call failed) and are unscored: re-scoring "
             "retries them"
         )
     return dataclasses.replace(
-        result,
+        result,  # type: ignore[type-var]
         scorer_version=versioned(
             result.scorer_version, judge, open_ended=True, partial=bool(failed)
         ),
@@ -128,4 +143,26 @@ def stamp_judge(result: EvaluationResult, judge: Judge | None) -> EvaluationResu
 
 def has_open_ended(version: DatasetVersion | None) -> bool:
     """Does ``version`` have items only a judge can score?"""
-    return version is not None and version.items.filter(method=OPEN_ENDED).exists()
+    return version is not None and version.open_ended_items > 0
+
+
+def judged_result(submission: Submission, judge: Judge) -> Rescored:
+    """The submission's current evaluation with its open-ended items judged: the stored
+    responses are read from its per-query file and only those rows are scored; the metrics are
+    recomputed from the per-query columns (``evaluator.rejudge``). No engine pass over the
+    bundle."""
+    evaluation = submission.current_evaluation
+    assert evaluation is not None and submission.dataset_version is not None
+    dataset = engine_dataset(submission.dataset_version)
+    result = rejudge(
+        read_results(evaluation.queries_file.name),
+        dataset.columns,
+        judge,
+        checks=checks_from_dicts(evaluation.checks),
+        labels=evaluation.labels,
+        manifest=Manifest.from_json(submission.manifest or {}),
+        scorer_version=evaluation.scorer_version,
+        claimed_accuracy=evaluation.claimed_accuracy,
+        seed=settings.IPWBOARD_BOOTSTRAP_SEED,
+    )
+    return stamp_judge(result, judge)

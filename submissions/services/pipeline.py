@@ -12,10 +12,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,139 +23,33 @@ from evaluator.engine import evaluate
 from evaluator.errors import BundleError
 from evaluator.fingerprint import LENGTH_TOLERANCE, parse_fingerprint, traces_similar
 from evaluator.keys import decode_public_key
+from evaluator.measurement_classes import ranking_class
 from evaluator.scoring import Judge
-from evaluator.types import Check, Dataset, EvaluationResult
+from evaluator.types import Dataset, EvaluationResult
 
 from .. import codes
 from ..models import (
     DatasetVersion,
     Evaluation,
     Fingerprint,
-    Organisation,
-    QueryResult,
     SigningKey,
     Submission,
     TracePreview,
 )
 from ..signals import board_changed
-from ..storage import hash_stream, local_copy, save_stream
-from .catalog import engine_dataset, resolve_hardware, resolve_model
+from ..storage import local_copy
+from . import supersede
+from .catalog import engine_dataset
+from .catalog_sync import hardware_row, is_catalog_pending, model_row, server_catalog
+from .flags import content_claims, content_flags, trace_flags
 from .identity import consume_challenge
 from .judging import configured_judge, has_open_ended, stamp_judge
+from .queue import enqueue_judging
+from .recorder import adopt
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-_OPEN_STATUSES = (
-    Submission.Status.QUEUED,
-    Submission.Status.RUNNING,
-    Submission.Status.JUDGING,
-    Submission.Status.SCORED,
-)
-
-
-def create_submission(
-    *,
-    owner: AbstractBaseUser,
-    stream: BinaryIO,
-    filename: str = "bundle.ipwb",
-    organisation: Organisation | None = None,
-) -> Submission:
-    """Store an uploaded bundle and queue it. Raises BundleError for uploads we refuse outright."""
-    sha, size = hash_stream(stream)
-    check_upload(sha, size)
-    submission_id = uuid.uuid4()
-    # Stored before the row exists: a crash in between leaves an orphan file (swept), never a row
-    # pointing at nothing.
-    name = save_stream(f"bundles/{submission_id}.ipwb", stream)
-    return queue_stored_bundle(
-        owner=owner,
-        submission_id=submission_id,
-        name=name,
-        sha256=sha,
-        size=size,
-        filename=filename,
-        organisation=organisation,
-    )
-
-
-def check_upload(sha: str, size: int) -> None:
-    """Refuse empty, oversized and already-open bundles before they are queued."""
-    if size == 0:
-        raise BundleError(codes.UPLOAD_EMPTY, "The uploaded file is empty.")
-    if size > settings.IPWBOARD_MAX_UPLOAD_BYTES:
-        raise BundleError(
-            codes.UPLOAD_TOO_LARGE,
-            f"The bundle is {size} bytes; the limit is {settings.IPWBOARD_MAX_UPLOAD_BYTES}.",
-        )
-    duplicate = Submission.objects.filter(bundle_sha256=sha, status__in=_OPEN_STATUSES).first()
-    if duplicate is not None:
-        # The id is not in the message: someone else's submission is none of the uploader's
-        # business (the API adds ``submission_id`` to the body only for its owner).
-        raise ReplayBundleError(
-            "This exact bundle file was already submitted and is queued or accepted; "
-            "re-run the benchmark to submit new measurements.",
-            submission_id=duplicate.id,
-            owner_id=duplicate.owner_id,
-        )
-
-
-class ReplayBundleError(BundleError):
-    """``bundle.replay.bundle`` naming the open submission it repeats, so the API can hand its id
-    back to the owner (a client whose first upload was stored but whose response was lost)."""
-
-    def __init__(self, message: str, *, submission_id: uuid.UUID, owner_id: Any) -> None:
-        super().__init__(codes.REPLAY_BUNDLE, message)
-        self.submission_id = submission_id
-        self.owner_id = owner_id
-
-
-def queue_stored_bundle(
-    *,
-    owner: AbstractBaseUser,
-    submission_id: uuid.UUID,
-    name: str,
-    sha256: str,
-    size: int,
-    filename: str = "bundle.ipwb",
-    organisation: Organisation | None = None,
-) -> Submission:
-    """The one path that creates a QUEUED submission for a bundle already in storage (streamed
-    through the API or uploaded straight to S3) and sends it to a worker after commit."""
-    if organisation is not None and not organisation.members.filter(pk=owner.pk).exists():
-        organisation = None  # the API refuses this earlier; never credit a stranger's org
-    with transaction.atomic():
-        submission = Submission.objects.create(
-            id=submission_id,
-            owner=owner,
-            organisation=organisation,
-            bundle=name,
-            bundle_sha256=sha256,
-            bundle_size=size,
-            original_filename=Path(filename).name[:255],
-        )
-        transaction.on_commit(lambda: enqueue(submission.id))
-    return submission
-
-
-def enqueue(submission_id: uuid.UUID) -> None:
-    """Send the task; if the broker is down the row stays QUEUED and the sweeper retries later."""
-    from ..tasks import evaluate_submission
-
-    try:
-        evaluate_submission.delay(str(submission_id))
-    except Exception:  # broker unavailable: the upload is stored and will be swept
-        log.exception("could not enqueue submission %s; the sweeper will retry", submission_id)
-
-
-def enqueue_judging(submission_id: uuid.UUID) -> None:
-    """Send the judging task (scoring queue); if the broker is down the sweeper retries later."""
-    from ..tasks import judge_submission
-
-    try:
-        judge_submission.delay(str(submission_id))
-    except Exception:  # broker unavailable: the row stays JUDGING and will be swept
-        log.exception("could not enqueue judging of %s; the sweeper will retry", submission_id)
 
 
 def claim_submission(
@@ -228,6 +121,7 @@ def _evaluate(submission: Submission, path: Path, judge: Judge | None) -> Evalua
         judge=judge,
         seed=settings.IPWBOARD_BOOTSTRAP_SEED,
         workdir=path.parent,
+        catalog=server_catalog(),
     )
     # Which judge scored the open-ended items is part of the Evaluation's key (scorer_version).
     return stamp_judge(result, judge)
@@ -283,12 +177,10 @@ def record_evaluation(
 
 def _record(submission: Submission, result: EvaluationResult, *, judging: bool) -> Evaluation:
     info = result.bundle
-    manifest = dict(info.manifest)
-    reference_time = submission.created_at
+    manifest = info.manifest
     if info.challenge:
         challenge = consume_challenge(info.challenge, submission.owner_id, submission.created_at)
         submission.challenge = challenge
-        reference_time = challenge.created_at
     elif settings.IPWBOARD_REQUIRE_CHALLENGE:
         raise BundleError(
             codes.CHALLENGE_REQUIRED,
@@ -297,63 +189,63 @@ def _record(submission: Submission, result: EvaluationResult, *, judging: bool) 
             field="challenge",
         )
     key = SigningKey.objects.get(fingerprint=info.key_fingerprint)
-    if not key.valid_at(reference_time):
+    # The one rule (SigningKey): the moment the server received the bundle decides, never a time
+    # or challenge the bundle carries.
+    if not key.verifies_received_at(submission.created_at):
+        until = key.valid_until
+        since = f" since {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
         raise BundleError(
             codes.KEY_NOT_VALID,
-            f"Key {key.fingerprint} is {key.state}; it was not valid at "
-            f"{reference_time.isoformat()}, when this bundle was challenged or uploaded.",
+            f"Key {key.fingerprint} is {key.state}{since}: it verifies only bundles this server "
+            f"received before then, and this one was received at "
+            f"{submission.created_at:%Y-%m-%d %H:%M:%S} UTC. Sign with an active key and submit "
+            "again.",
             file="signature.dsse.json",
         )
     _claim_fingerprints(submission, result)
 
-    submission.dataset_version = find_dataset_version(manifest["dataset"])
-    submission.model = resolve_model(manifest["model"])
-    submission.hardware = resolve_hardware(manifest["hardware"])
-    measurement = manifest["measurement"]
-    submission.measurement_scope = measurement["scope"]
-    submission.measurement_method = measurement["method"]
-    submission.sampling_period_s = measurement.get("sampling_period_s")
-    submission.quantization = str(manifest["model"].get("quantization") or "")[:50]
-    submission.engine = str(manifest["model"].get("engine") or "")[:100]
-    harness = manifest.get("harness") or {}
-    submission.harness = f"{harness.get('name', '')} {harness.get('version', '')}".strip()[:100]
-    submission.synthetic = bool(manifest.get("synthetic"))
+    submission.dataset_version = find_dataset_version(manifest.raw["dataset"])
+    # Identity is the catalog's: the engine resolved the names, the rows are the entries'.
+    submission.model = model_row(manifest, info.catalog)
+    submission.hardware = hardware_row(manifest, info.catalog)
+    submission.catalog_pending = is_catalog_pending(manifest, info.catalog)
+    measurement = manifest.measurement
+    submission.measurement_scope = measurement.scope
+    submission.measurement_method = measurement.method
+    submission.sampling_period_s = measurement.sampling_period_s
+    submission.energy_attribution = measurement.attribution
+    submission.energy_basis = measurement.basis
+    submission.workload_kind = manifest.workload_kind
+    submission.ranking_class = ranking_class(
+        measurement.scope, measurement.attribution, measurement.basis, manifest.workload_kind
+    )
+    quantization = manifest.model.quantization
+    if quantization.casefold() in ("", "unknown") and info.catalog.implied_quantization:
+        quantization = info.catalog.implied_quantization  # what the Ollama tag implies
+    submission.quantization = quantization[:50]
+    submission.engine = manifest.model.engine[:100]
+    submission.harness = manifest.harness[:100]
+    submission.synthetic = manifest.synthetic
     submission.run_id = info.run_id
     submission.key_fingerprint = info.key_fingerprint
-    submission.manifest = manifest
-    submission.labels = list(result.labels)
-
-    checks = [check.to_dict() for check in result.checks]
+    submission.manifest = dict(manifest.raw)
     similar = _store_trace_fingerprint(submission, info.trace_fingerprint)
-    if similar is not None:
-        submission.labels.append("trace-replay-suspect")
-        checks.append(
-            Check(
-                "replay.trace_similar",
-                "warn",
-                f"The telemetry trace is near-identical in shape to submission {similar}'s: "
-                "held for staff review.",
-                file="trace.parquet",
-            ).to_dict()
-        )
-
-    evaluation = _create_evaluation(submission, result)
     if info.trace_preview is not None:
         preview = info.trace_preview
         TracePreview.objects.update_or_create(
             submission=submission,
             defaults={"samples": preview.samples, "t_s": preview.t_s, "power_w": preview.power_w},
         )
-    submission.current_evaluation = evaluation
     to_judge = judging and has_open_ended(submission.dataset_version)
     submission.status = Submission.Status.JUDGING if to_judge else Submission.Status.SCORED
-    held = result.warned or similar is not None
-    submission.review = Submission.Review.PENDING if held else Submission.Review.NONE
-    submission.report = {"checks": checks}
+    submission.review = Submission.Review.NONE  # the recorder holds it if a check warned
+    submission.report = {}
     submission.error_code = ""
     submission.finished_at = timezone.now()
-    submission.save()
-    return evaluation
+    # The server's own flags join the result in the recorder, so the Evaluation, the labels and
+    # the review state carry them, and judging and re-scoring keep them (.flags).
+    flags = [*trace_flags(similar), *content_flags(submission, info)]
+    return adopt(submission, result, flags=flags)
 
 
 def _store_trace_fingerprint(submission: Submission, fingerprint: str | None) -> str | None:
@@ -367,6 +259,7 @@ def _store_trace_fingerprint(submission: Submission, fingerprint: str | None) ->
     candidates = (
         Submission.objects.exclude(pk=submission.pk)
         .filter(
+            superseded_by__isnull=True,  # a superseded row's trace is its replacement's own
             status=Submission.Status.SCORED,
             trace_samples__gte=samples - margin,
             trace_samples__lte=samples + margin,
@@ -381,6 +274,7 @@ def _store_trace_fingerprint(submission: Submission, fingerprint: str | None) ->
 
 def _claim_fingerprints(submission: Submission, result: EvaluationResult) -> None:
     info = result.bundle
+    supersede.take_over(submission, result)  # a correction takes the old row's fingerprints
     wanted = [
         (Fingerprint.Kind.BUNDLE, info.bundle_sha256, codes.REPLAY_BUNDLE),
         (Fingerprint.Kind.RUN, info.run_id, codes.REPLAY_RUN),
@@ -388,72 +282,20 @@ def _claim_fingerprints(submission: Submission, result: EvaluationResult) -> Non
             (Fingerprint.Kind.MEMBER, sha, codes.REPLAY_MEMBER)
             for sha in info.member_sha256.values()
         ),
+        *content_claims(info),  # the measured content, whatever its encoding
     ]
     for kind, value, code in wanted:
         try:
             with transaction.atomic():  # savepoint: a clash must not poison the outer transaction
                 Fingerprint.objects.create(kind=kind, value=value, submission=submission)
         except IntegrityError:
+            if Fingerprint.objects.filter(kind=kind, value=value, submission=submission).exists():
+                continue  # taken over from the submission this one supersedes
             raise BundleError(
                 code,
                 f"Replay: this bundle's {kind} digest {value[:16]}… was already accepted in "
                 "another submission. Re-run the benchmark to submit new measurements.",
             ) from None
-
-
-def _create_evaluation(submission: Submission, result: EvaluationResult) -> Evaluation:
-    m = result.metrics
-    evaluation = Evaluation.objects.create(
-        submission=submission,
-        scorer_version=result.scorer_version,
-        n_queries=m.n_queries,
-        n_scored=m.n_scored,
-        n_correct=m.n_correct,
-        accuracy=m.accuracy,
-        accuracy_low=m.accuracy_ci.low,
-        accuracy_high=m.accuracy_ci.high,
-        ipw=m.ipw,
-        ipw_low=m.ipw_ci.low,
-        ipw_high=m.ipw_ci.high,
-        ipj=m.ipj,
-        ipj_low=m.ipj_ci.low,
-        ipj_high=m.ipj_ci.high,
-        mean_power_w=m.mean_power_w,
-        mean_energy_j=m.mean_energy_j,
-        total_energy_j=m.total_energy_j,
-        energy_per_1k_output_tokens_j=m.energy_per_1k_output_tokens_j,
-        throughput_tok_s=m.throughput_tok_s,
-        ttft_p50_s=m.ttft_p50_s,
-        ttft_p95_s=m.ttft_p95_s,
-        latency_p50_s=m.latency_p50_s,
-        latency_p95_s=m.latency_p95_s,
-        claimed_accuracy=result.claimed_accuracy,
-        per_domain={name: vars(dm) for name, dm in m.per_domain.items()},
-        checks=[check.to_dict() for check in result.checks],
-        labels=list(result.labels),
-    )
-    QueryResult.objects.bulk_create(
-        (
-            QueryResult(
-                evaluation=evaluation,
-                position=position,
-                query_id=item.query_id,
-                domain=item.domain,
-                method=item.method,
-                status=item.status,
-                extracted=item.extracted or "",
-                reason=item.reason,
-                response=item.response,
-                energy_j=item.energy_j,
-                latency_s=item.latency_s,
-                ttft_s=item.ttft_s,
-                output_tokens=item.output_tokens,
-            )
-            for position, item in enumerate(result.items)
-        ),
-        batch_size=2000,
-    )
-    return evaluation
 
 
 def reject_submission(

@@ -2,7 +2,7 @@
 
 An Evaluation is keyed by (submission, scorer_version) and never overwritten or deleted: re-scoring
 with a new scorer version (or with a judge, see :mod:`.judging`) *adds* a row, with its per-query
-results, and points ``Submission.current_evaluation`` at it. Re-scoring with the rules that already
+file, through the one recorder (:mod:`.recorder`), and points ``Submission.current_evaluation`` at it. Re-scoring with the rules that already
 produced an evaluation is a no-op, detected before the engine runs.
 
 Only SCORED submissions are re-scored. The bundle's server-side admission (key validity at upload
@@ -24,16 +24,17 @@ from django.utils import timezone
 
 from evaluator import scoring
 from evaluator.errors import BundleError
-from evaluator.types import EvaluationResult
 
-from ..models import AuditLog, DatasetVersion, Evaluation, Submission
+from ..models import AuditLog, DatasetVersion, Submission
 from ..signals import board_changed
 from ..storage import local_copy
-from .judging import JUDGE_MARK, configured_judge, has_open_ended, versioned
+from .judging import JUDGE_MARK, configured_judge, has_open_ended, judged_result, versioned
 
-# The pipeline's own engine call and evaluation writer: re-scoring must record exactly what the
-# first scoring records (metrics, checks, labels and per-query results).
-from .pipeline import _create_evaluation, _evaluate
+# The pipeline's own engine call: re-scoring runs exactly what the first scoring ran, and records
+# through the same recorder (metrics, checks, labels, flags, per-query file).
+from .pipeline import _evaluate
+from .queue import enqueue_rescore_submission, enqueue_rescore_version
+from .recorder import adopt
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
                 # E.g. the judge failed again: the partial evaluation it would record exists.
                 return RescoreOutcome(sid, "unchanged", result.scorer_version, "no new evaluation")
             previous = locked.current_evaluation_id
-            evaluation = _adopt(locked, result)
+            evaluation = adopt(locked, result)
             _audit(
                 sid,
                 "created",
@@ -139,44 +140,27 @@ def rescore_submission(submission_id: uuid.UUID | str) -> RescoreOutcome:
         return RescoreOutcome(sid, "unchanged", result.scorer_version, "recorded concurrently")
 
 
-def _adopt(locked: Submission, result: EvaluationResult, *fields: str) -> Evaluation:
-    """Record ``result`` as a new evaluation of ``locked`` (a row held ``select_for_update``) and
-    make it current; also saves ``fields`` the caller changed."""
-    evaluation = _create_evaluation(locked, result)
-    locked.current_evaluation = evaluation
-    locked.labels = list(result.labels)
-    locked.report = {**locked.report, "checks": [c.to_dict() for c in result.checks]}
-    changed = ["current_evaluation", "labels", "report", *fields]
-    if result.warned and locked.review == Submission.Review.NONE:
-        # A new warning (e.g. the claim gap under new rules) holds it for review again;
-        # re-scoring never releases a hold or overrides a staff decision.
-        locked.review = Submission.Review.PENDING
-        changed.append("review")
-    locked.save(update_fields=changed)
-    return evaluation
-
-
 def complete_judging(submission_id: uuid.UUID | str) -> RescoreOutcome:
     """JUDGING -> SCORED: judge the open-ended items and publish (the "scoring" queue's job).
 
-    The engine runs again on the stored bundle with the configured judge (its verdicts are cached,
-    so a retried task pays only for what it had not judged). Safe to run twice or concurrently: the
-    first to commit publishes, the others find the row SCORED. If the judge was turned off since,
-    the submission is published with those items unscored, as it would have been without a judge.
+    Only the stored open-ended responses are judged, read from the recorded evaluation's
+    per-query file (``.judging.judged_result``: no engine pass over the bundle); the judge's
+    verdicts are cached, so a retried task pays only for what it had not judged. Safe to run twice
+    or concurrently: the first to commit publishes, the others find the row SCORED. If the judge
+    was turned off since, the submission is published with those items unscored, as it would have
+    been without a judge.
     """
-    submission = Submission.objects.select_related("dataset_version").get(pk=submission_id)
+    submission = Submission.objects.select_related("dataset_version", "current_evaluation").get(
+        pk=submission_id
+    )
     sid = str(submission.pk)
     if submission.status != Submission.Status.JUDGING:
         return RescoreOutcome(sid, "skipped", "", f"not waiting for a judge: {submission.status}")
     Submission.objects.filter(pk=submission.pk, status=Submission.Status.JUDGING).update(
         started_at=timezone.now()  # the sweeper's clock: a live judging task is not stale
     )
-    result: EvaluationResult | None = None
     judge = configured_judge()
-    if judge is not None:
-        with local_copy(submission.bundle.name) as path:
-            # A BundleError here is an engine fault (it accepted this bundle): the task FAILs it.
-            result = _evaluate(submission, path, judge)
+    result = judged_result(submission, judge) if judge is not None else None
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.status != Submission.Status.JUDGING:
@@ -191,7 +175,7 @@ def complete_judging(submission_id: uuid.UUID | str) -> RescoreOutcome:
             locked.save(update_fields=["status", "finished_at"])
             outcome = RescoreOutcome(sid, "unchanged", result.scorer_version, "already judged")
         else:
-            evaluation = _adopt(locked, result, "status", "finished_at")
+            evaluation = adopt(locked, result)
             outcome = RescoreOutcome(
                 sid, "created", result.scorer_version, f"evaluation {evaluation.pk}"
             )
@@ -227,18 +211,14 @@ def schedule_dataset_rescore(version: DatasetVersion) -> RescorePlan:
     """Staff action: re-score every scored submission of ``version`` in the background."""
     plan = rescore_plan(version)
     if not plan.noop:
-        from ..tasks import rescore_dataset_version
-
         pk = version.pk
-        transaction.on_commit(lambda: rescore_dataset_version.delay(pk))
+        transaction.on_commit(lambda: enqueue_rescore_version(pk))
     return plan
 
 
 def schedule_submission_rescores(submissions: QuerySet[Submission]) -> tuple[int, int]:
     """Staff action: queue re-scoring of the scored ones that it would change.
     Returns (queued, left as they are)."""
-    from ..tasks import rescore_submission as task
-
     queued = unchanged = 0
     for submission in submissions.filter(status=Submission.Status.SCORED).select_related(
         "dataset_version"
@@ -248,19 +228,17 @@ def schedule_submission_rescores(submissions: QuerySet[Submission]) -> tuple[int
             unchanged += 1
             continue
         pk = str(submission.pk)
-        transaction.on_commit(lambda pk=pk: task.delay(pk))
+        transaction.on_commit(lambda pk=pk: enqueue_rescore_submission(pk))
         queued += 1
     return queued, unchanged
 
 
 def fan_out_dataset_rescore(version_id: int) -> int:
     """The background half of :func:`schedule_dataset_rescore`: one task per submission."""
-    from ..tasks import rescore_submission as task
-
     version = DatasetVersion.objects.get(pk=version_id)
     ids = _pending(rescorable(version), version).values_list("pk", flat=True).order_by("created_at")
     count = 0
     for pk in ids.iterator():
-        task.delay(str(pk))
+        enqueue_rescore_submission(pk)
         count += 1
     return count

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ..models import Submission
 from ..storage import purge_stale_work
 from .orphans import purge_orphan_bundles
-from .pipeline import enqueue, enqueue_judging
+from .queue import enqueue, enqueue_judging
 from .uploads import expire_direct_uploads
 
 

@@ -25,7 +25,7 @@ from .. import codes
 from ..models import DirectUpload, Organisation, Submission
 from ..storage import hash_stored, is_s3, s3_key
 from .accounts import ActionError
-from .pipeline import check_upload, queue_stored_bundle
+from .intake import check_upload, queue_stored_bundle
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def finalise_direct_upload(
     upload: DirectUpload,
     actor: AbstractBaseUser,
     organisation: Organisation | None = None,
+    replaces: Submission | None = None,
 ) -> Submission:
     """Complete the multipart upload, hash the object by streaming it, queue the submission.
 
@@ -193,6 +194,7 @@ def finalise_direct_upload(
             size=size,
             filename=locked.filename or "bundle.ipwb",
             organisation=organisation,
+            replaces=replaces,
         )
     except IntegrityError:  # a concurrent finalise call queued it first
         return Submission.objects.get(pk=locked.id)

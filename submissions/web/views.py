@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import services
+from ..api.throttles import SignupIPThrottle
 from ..models import ApiToken, Organisation, SigningKey, Submission
 from ..services.identity import KeyRegistrationError
 from . import forms
@@ -20,13 +22,55 @@ NEW_SECRET = "account:new-token-secret"
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("account:settings")
+    if request.method == "POST":
+        # Its own per-IP limit (IPWBOARD_RATE_SIGNUPS_IP): accounts are what per-user limits
+        # count, so creating them must not be free.
+        throttle = SignupIPThrottle()
+        if not throttle.allow_request(request, None):
+            wait = int(throttle.wait() or 60)
+            response = render(
+                request,
+                "account/signup.html",
+                {"form": forms.SignupForm(), "throttled_s": wait},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Create an API token and register a signing key.")
+        services.send_verification_email(user, request.build_absolute_uri)
+        messages.success(
+            request,
+            f"Welcome! We mailed a link to {user.email}: open it to confirm your address "
+            "(uploads need it). Then create an API token and register a signing key.",
+        )
         return redirect("account:settings")
     return render(request, "account/signup.html", {"form": form})
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed at sign-up; it works without logging in (it is the proof)."""
+    try:
+        services.verify_email(token)
+    except services.ActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Thank you: your email address is verified.")
+    return redirect("account:settings" if request.user.is_authenticated else "login")
+
+
+@login_required
+@require_POST
+def verification_resend(request: HttpRequest) -> HttpResponse:
+    try:
+        services.send_verification_email(request.user, request.build_absolute_uri)
+    except services.ActionError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"We mailed a new link to {request.user.email}.")
+    return redirect("account:settings")
 
 
 @login_required
@@ -44,6 +88,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "token_form": forms.TokenForm(),
         "key_form": forms.KeyForm(),
         "org_form": forms.OrganisationForm(),
+        "email_verified": services.email_verified(user),
+        "email_required": settings.IPWBOARD_REQUIRE_VERIFIED_EMAIL,
     }
     return render(request, "account/settings.html", context)
 
@@ -174,7 +220,11 @@ def submission_withdraw(request: HttpRequest, pk: str) -> HttpResponse:
     form = forms.WithdrawForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     services.withdraw_submission(submission, request.user, reason)
-    messages.success(request, f"Withdrew {submission.pk}; its permalink now shows a tombstone.")
+    messages.success(
+        request,
+        f"Withdrew {submission.pk}; its permalink now shows a tombstone. Its run id stays spent: "
+        "the same run cannot be submitted again.",
+    )
     return redirect("account:settings")
 
 

@@ -61,7 +61,7 @@ def test_round_trip_passes_with_every_check(
     assert result.bundle.has_trace
     assert set(result.bundle.member_sha256) == {"manifest.json", "queries.parquet", "trace.parquet"}
     assert result.bundle.key_fingerprint in trusted_keys
-    assert result.bundle.run_id == result.bundle.manifest["run_id"]
+    assert result.bundle.run_id == result.bundle.manifest.run_id
     assert result.claimed_accuracy == 0.9
 
 

@@ -41,6 +41,14 @@ def test_challenge_and_real_measurement_drop_labels(
         challenge="nonce-123",
         synthetic=False,
         measurement=measurement,
+        # A catalog model: an unknown one would hold the run in the catalog review queue.
+        model={
+            "id": "llama3.2:1b",
+            "revision": "abc123",
+            "quantization": "bf16",
+            "engine": "vllm",
+            "engine_version": "0.6.0",
+        },
     )
     # The corpus run lasts ~7 s: below the default minimum, so that rule is relaxed here.
     result = evaluate(
@@ -211,23 +219,32 @@ def test_doubtful_measurement_class_warns(
 
 
 @pytest.mark.parametrize(
-    ("hardware", "system", "family"),
+    ("accelerator", "label", "vendor", "family"),
     [
-        ({"vendor": "NVIDIA", "accelerator": "H100"}, {}, "nvidia"),
-        ({"vendor": "AWS", "accelerator": "NVIDIA A10G", "label": "g5.xlarge"}, {}, "nvidia"),
-        ({"vendor": "Apple", "accelerator": "M3 Max"}, {}, "apple"),
-        ({"vendor": "unknown", "accelerator": "unknown"}, {"os_name": "macOS"}, "apple"),
-        ({"vendor": "AMD", "accelerator": "Instinct MI300X"}, {}, "amd"),
-        ({"vendor": "AWS", "accelerator": "none", "label": "m5.xlarge"}, {}, None),
-        ({"vendor": "DemoGraphics", "accelerator": "Demo DC-80"}, {}, None),
-        ({"vendor": "unknown", "accelerator": "AMD EPYC + NVIDIA H100"}, {}, None),
+        # The family is the catalog entry's, whatever the submitter wrote as the vendor.
+        ("NVIDIA H100 80GB HBM3", "H10080GB", "someone", "nvidia"),
+        ("Apple M3 Max", "GPU", "unknown", "apple"),
+        ("AMD Instinct MI300X", "MI300Xx1", "AMD", "amd"),
+        # A generic label: its vendor (the harness labels every Mac "GPU").
+        ("Apple GPU", "GPU", "unknown", "apple"),
+        # Unknown hardware: only a declared vendor that names a family exactly; never a pattern
+        # (a "TPU-like" name is not Google's just because it says TPU).
+        ("Foo TPU v9", "tpu-v9", "unknown", None),
+        ("Demo DC-80", "Demo Datacenter GPU", "DemoGraphics", None),
+        ("Mystery X1", "X1", "NVIDIA", "nvidia"),
     ],
 )
-def test_hardware_family(hardware: dict[str, str], system: dict[str, str], family: str) -> None:
-    from evaluator.checks.measurement import hardware_family
+def test_hardware_family(accelerator: str, label: str, vendor: str, family: str | None) -> None:
+    from badbundles import T0, make_dataset, make_manifest
 
-    manifest = {"hardware": {"label": "x", **hardware}, "system": system}
-    assert hardware_family(manifest) == family
+    from evaluator.catalog import load_catalog
+    from evaluator.checks.measurement import hardware_family
+    from evaluator.manifest_model import Manifest
+
+    hardware = {"label": label, "accelerator": accelerator, "vendor": vendor, "count": 1}
+    manifest = Manifest.from_json(make_manifest(make_dataset(), T0, T0 + 60, hardware=hardware))
+    match = load_catalog().resolve_hardware(accelerator, label)
+    assert hardware_family(manifest, match) == family
 
 
 def test_results_keep_each_response_for_the_drilldown(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def scored(
     alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any, monkeypatch: Any
 ) -> Submission:
     """One scored row on the board (processed in-process; nothing is sent to a broker)."""
-    monkeypatch.setattr("submissions.services.pipeline.enqueue", lambda pk: None)
+    monkeypatch.setattr("submissions.services.intake.enqueue", lambda pk: None)
     body = upload(alice, make_bundle(demo_version, alice_key, model="demo/sparrow-3b")).json()
     services.process_submission(body["id"])
     return Submission.objects.get(pk=body["id"])

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 
-from submissions.models import Evaluation, Fingerprint, QueryResult, Submission
+from submissions.models import Evaluation, Fingerprint, Submission
 from submissions.services.pipeline import MAX_ATTEMPTS
 from tests.conftest import Persona, Signer
+from tests.perquery import query_rows
 from tests.reliability.conftest import (
     bundle_files,
     final_status,
@@ -40,7 +42,10 @@ def _exactly_once(pk: str, items: int) -> Submission:
     assert submission.status == Submission.Status.SCORED, submission.report
     assert Evaluation.objects.filter(submission_id=pk).count() == 1
     assert submission.current_evaluation is not None
-    assert QueryResult.objects.filter(evaluation__submission_id=pk).count() == items
+    # One per-query file with every item (issue 13: the rows became a file), and no second one
+    # written by a duplicate run.
+    assert len(query_rows(submission.current_evaluation)) == items
+    assert len(default_storage.listdir(f"perquery/{pk}")[1]) == 1
     # One fingerprint per digest: a second recording would have hit the unique constraints.
     kinds = list(Fingerprint.objects.filter(submission_id=pk).values_list("kind", flat=True))
     assert kinds.count(Fingerprint.Kind.BUNDLE) == 1 and kinds.count(Fingerprint.Kind.RUN) == 1

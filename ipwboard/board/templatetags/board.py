@@ -57,6 +57,12 @@ def scope_label(scope: str) -> str:
 
 
 @register.filter
+def scope_of(ranking_class: str) -> str:
+    """The measurement scope a ranking class qualifies ("accelerator-chained" -> "accelerator")."""
+    return str(ranking_class or "").partition("-")[0]
+
+
+@register.filter
 def method_label(method: str) -> str:
     return vocab.method_label(method)
 

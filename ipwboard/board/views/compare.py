@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
-from submissions.models import Evaluation, QueryResult
+from evaluator import bins
+from submissions.models import Evaluation
 
 from .. import charts, pagecache
 from ..pairs import PairKey, best, pair_choices
@@ -102,13 +103,11 @@ def _compare(request: HttpRequest) -> HttpResponse:
 def _charts(columns: list[Column]) -> list[charts.Chart]:
     names = [c.name for c in columns]
     es = [c.evaluation for c in columns]
-    samples: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for evaluation_id, energy, latency in QueryResult.objects.filter(evaluation__in=es).values_list(
-        "evaluation_id", "energy_j", "latency_s"
-    ):
-        if energy is not None:
-            samples[evaluation_id][0].append(energy)
-        samples[evaluation_id][1].append(latency)
+    # The worker's per-metric summaries (``evaluator.bins``): no per-query value is read.
+    summaries = {
+        metric: [bins.usable(e.bins).get(metric, {}).get("summary") for e in es]
+        for metric in bins.METRICS
+    }
     out = [
         charts.compare_metric(
             names,
@@ -134,10 +133,8 @@ def _charts(columns: list[Column]) -> list[charts.Chart]:
         charts.compare_metric(names, [e.mean_power_w for e in es], "cmp-power", "Mean power", "W"),
         charts.compare_domains(names, [e.per_domain or {} for e in es], "cmp-domains"),
         charts.compare_boxes(
-            names, [samples[e.pk][0] for e in es], "cmp-energy-dist", "Energy per query", "J"
+            names, summaries["energy_j"], "cmp-energy-dist", "Energy per query", "J"
         ),
-        charts.compare_boxes(
-            names, [samples[e.pk][1] for e in es], "cmp-latency-dist", "Latency", "s"
-        ),
+        charts.compare_boxes(names, summaries["latency_s"], "cmp-latency-dist", "Latency", "s"),
     ]
     return [chart for chart in out if chart is not None]

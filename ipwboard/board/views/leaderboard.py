@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.http import urlencode
 from django_htmx.http import push_url
 
-from submissions.models import AIModel, Hardware
+from submissions.models import AIModel, Hardware, Submission
 
 from .. import pagecache, queries, vocab
 from ..state import HEADERS, BoardQuery
@@ -114,4 +114,10 @@ def model_page(request: HttpRequest, slug: str) -> HttpResponse:
 def hardware_page(request: HttpRequest, slug: str) -> HttpResponse:
     hardware = get_object_or_404(Hardware, slug=slug)
     query = replace(BoardQuery.from_params(request.GET), hardware=slug)
-    return _respond(request, query, "board/hardware.html", lambda: {"hardware": hardware})
+
+    def extra() -> dict[str, Any]:
+        # Only measured runs wait for the catalog; a demo's fictional hardware never does.
+        waiting = Submission.objects.filter(hardware=hardware, catalog_pending=True).exists()
+        return {"hardware": hardware, "waiting": waiting}
+
+    return _respond(request, query, "board/hardware.html", extra)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from evaluator.checks.physics import describe_rules
+from evaluator.measurement_classes import METHODS as METHOD_TABLE
 from submissions.models import Submission
+from submissions.services.outcome import outcome
 
 from .. import charts, pagecache, trends, vocab
 
@@ -109,36 +110,40 @@ def _methodology() -> dict[str, Any]:
         "methods": [(m, *vocab.METHODS.get(m, (m, "Not described yet."))) for m in methods],
         "badges": [(k, *v) for k, v in vocab.BADGES.items()],
         "codes": list(vocab.error_codes().items()),
+        "physics": describe_rules(),
+        "classes": [
+            (
+                m.key,
+                m.label,
+                ", ".join(sorted(m.families)) if m.families else "any hardware",
+                ", ".join(s for s in vocab.SCOPES if s in m.scopes),
+            )
+            for m in METHOD_TABLE
+        ],
     }
 
 
-def _visible_submissions(user: AnonymousUser | object) -> Q:
-    if getattr(user, "is_staff", False):
-        return Q()
-    # Held (pending review) and denied results are not public until staff approve them; withdrawn
-    # ones stay findable so their permalink can show a tombstone.
-    public = Q(
-        status=Submission.Status.SCORED,
-        hidden=False,
-        review__in=(Submission.Review.NONE, Submission.Review.APPROVED),
-    )
-    if getattr(user, "is_authenticated", False):
-        return public | Q(owner=user)
-    return public
-
-
 def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
+    # Public ones (the one rule), plus withdrawn and superseded public ones: their permalink
+    # keeps a tombstone or leads to the replacement.
     submission = get_object_or_404(
         Submission.objects.select_related(
             "owner", "model", "hardware", "dataset_version__dataset", "current_evaluation"
-        ).filter(_visible_submissions(request.user)),
+        ).visible_to(request.user, permalinks=True),
         pk=pk,
     )
+    if submission.superseded_by_id and not request.htmx:
+        # Its owner corrected it: the permalink leads to the replacement (which says why).
+        return redirect("board:submission", submission.superseded_by_id)
     is_owner = submission.owner_id == getattr(request.user, "pk", None)
     if submission.withdrawn_at and not (is_owner or request.user.is_staff):
         # A public tombstone: the permalink keeps working, the figures are gone.
         return render(request, "board/tombstone.html", {"submission": submission}, status=410)
-    context = {"submission": submission, "evaluation": submission.current_evaluation}
+    context = {
+        "submission": submission,
+        "evaluation": submission.current_evaluation,
+        "outcome": outcome(submission),  # the API's and the CLI's words
+    }
     template = "board/submission.html"
     if request.htmx:
         template += "#status"

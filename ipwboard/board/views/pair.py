@@ -11,16 +11,27 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django_htmx.http import push_url
 
-from submissions.models import DatasetItem, Evaluation, QueryResult, TracePreview
+from evaluator import bins, system_info
+from submissions.models import Evaluation, TracePreview
+from submissions.services.perquery import items_at, open_results
 
 from .. import badges, charts, pagecache
-from ..pairs import PairKey, best, pair_evaluations, standing
+from ..pairs import PairKey, best, other_classes, pair_evaluations, standing
 from ..trends import parse_date
 from .leaderboard import is_fragment
 
 TEMPLATE = "board/pair.html"
 QUERIES_PER_PAGE = 25
 STATUSES = ("correct", "incorrect", "unscored")
+# ``sort`` values of the drill-down (a leading "-": highest first) -> per-query file column.
+SORTS = {"energy": "energy_j", "latency": "latency_s"}
+SORT_CHOICES = (
+    ("", "Dataset order"),
+    ("-energy", "Energy, highest first"),
+    ("energy", "Energy, lowest first"),
+    ("-latency", "Latency, highest first"),
+    ("latency", "Latency, lowest first"),
+)
 
 
 def _key(**kwargs: str) -> PairKey:
@@ -38,17 +49,19 @@ def _load(key: PairKey) -> list[Evaluation]:
 
 def _evaluation_charts(e: Evaluation) -> dict[str, Any]:
     """Charts of one evaluation: immutable, so cached for good under its id."""
-    key = f"board:pair-charts:v3:{e.pk}"
+    key = f"board:pair-charts:v4:{e.pk}"
     found = cache.get(key)
     if found is not None:
         return found
-    values = list(e.queries.values_list("energy_j", "latency_s"))
-    # Downsampled by the worker at scoring time: no request reads the bundle's trace itself.
+    # Binned and downsampled by the worker at scoring time (``evaluator.bins``,
+    # ``evaluator.trace_preview``): no request reads per-query values or the bundle's trace, so
+    # the page weighs the same for 100 queries as for a million.
+    binned = bins.usable(e.bins)
     trace = TracePreview.objects.filter(submission_id=e.submission_id).first()
     found = {
         "domains": charts.per_domain(e.per_domain or {}, "chart-domains"),
-        "energy": charts.histogram([v[0] for v in values], "chart-energy", "Energy per query", "J"),
-        "latency": charts.histogram([v[1] for v in values], "chart-latency", "Latency", "s"),
+        "energy": charts.histogram(binned.get("energy_j"), "chart-energy", "Energy per query", "J"),
+        "latency": charts.histogram(binned.get("latency_s"), "chart-latency", "Latency", "s"),
         "trace": charts.power_trace(trace.t_s, trace.power_w, "chart-trace") if trace else None,
         "trace_samples": trace.samples if trace else 0,
     }
@@ -56,39 +69,65 @@ def _evaluation_charts(e: Evaluation) -> dict[str, Any]:
     return found
 
 
+class _Rows:
+    """A filtered, ordered view of an evaluation's per-query file for ``Paginator``: its length
+    comes from the file's segment index, and slicing reads only that page's rows."""
+
+    def __init__(self, name: str, domain: str, statuses: tuple[str, ...], sort: str) -> None:
+        self.file = open_results(name) if name else None
+        self.segments = self.file.select(domain, statuses) if self.file else []
+        self.sort = sort
+
+    def __len__(self) -> int:
+        return sum(s.rows for s in self.segments)
+
+    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
+        if self.file is None:
+            return []
+        start, stop = page.start or 0, page.stop if page.stop is not None else len(self)
+        column = SORTS.get(self.sort.lstrip("-"), "")
+        return self.file.page(
+            self.segments,
+            start,
+            stop - start,
+            sort=column,
+            descending=self.sort.startswith("-"),
+        ).rows
+
+
 def drilldown(request: HttpRequest, e: Evaluation) -> dict[str, Any]:
-    """A page of per-query results with their prompts (three queries, any page size)."""
+    """A page of per-query results with their prompts, read from the evaluation's per-query
+    file and the dataset's items file (``submissions.services.perquery``): the page reads a few
+    row groups, whatever the number of queries."""
     wrong = request.GET.get("wrong") == "1"
     domain = request.GET.get("domain", "")[:100]
     status = request.GET.get("status", "")
-    rows = QueryResult.objects.filter(evaluation=e).order_by("position")
+    sort = request.GET.get("sort", "")
+    sort = sort if sort.lstrip("-") in SORTS else ""
+    statuses: tuple[str, ...] = ()
     if wrong:
-        rows = rows.filter(status="incorrect")
+        statuses = ("incorrect",)
     elif status in STATUSES:
-        rows = rows.filter(status=status)
-    if domain:
-        rows = rows.filter(domain=domain)
-    paginator = Paginator(rows, QUERIES_PER_PAGE)
+        statuses = (status,)
+    rows = _Rows(e.queries_file.name, domain, statuses, sort)
+    paginator = Paginator(rows, QUERIES_PER_PAGE)  # type: ignore[arg-type]
     page = paginator.get_page(request.GET.get("qpage"))
     results = list(page.object_list)
-    items = {
-        item.item_id: item
-        for item in DatasetItem.objects.filter(
-            version_id=e.submission.dataset_version_id,
-            item_id__in=[r.query_id for r in results],
-        )
-    }
+    version = e.submission.dataset_version
+    items = items_at(version.items_file.name if version else "", [r["position"] for r in results])
     state = {
         "run": request.GET.get("run", ""),
         "wrong": "1" if wrong else "",
         "status": status if status in STATUSES and not wrong else "",
         "domain": domain,
+        "sort": sort,
     }
     return {
-        "q_rows": [(r, items.get(r.query_id)) for r in results],
+        "q_rows": [(r, items.get(r["position"])) for r in results],
         "q_page": page,
         "q_state": state,
         "q_domains": sorted((e.per_domain or {}).keys()),
+        "q_sorts": SORT_CHOICES,
         "q_base": urlencode({k: v for k, v in state.items() if v}),
     }
 
@@ -130,7 +169,10 @@ def _pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
             "evaluations": evaluations,
             "submission": s,
             "manifest": s.manifest or {},
+            # Never the manifest's whole ``system``: host names, user names and paths stay out.
+            "system_facts": system_info.labelled((s.manifest or {}).get("system")),
             "standing": standing(key),
+            "other_classes": other_classes(key),
             "charts": _evaluation_charts(selected),
             "history_chart": charts.history(history, "chart-history") if len(history) > 1 else None,
             "badge_url": badge_url,

@@ -1,7 +1,8 @@
 """Seed the embedded platform with SYNTHETIC demo submissions, through the real pipeline.
 
 Registers the shipped datasets, a demo user with a signing key, then packs, signs and uploads one
-bundle per demo pair (plus the reference-harness sample run) with the same services the API uses.
+bundle per demo pair with the same services the API uses. Only synthetic runs: never the reference
+harness's real sample output, whose run id a newcomer must be able to submit.
 A running Celery worker verifies and scores them; with ``--wait`` (the default) the command waits
 until every demo submission is final. Idempotent: pairs already submitted are skipped.
 """
@@ -27,16 +28,9 @@ from evaluator.keys import (
     save_private_key,
 )
 from submissions import demo, services
-from submissions.models import AIModel, DatasetVersion, Hardware, Submission
+from submissions.models import AIModel, Hardware, Submission
 
 DATA = Path(settings.BASE_DIR) / "data" / "datasets"
-HARNESS_RUN = (
-    Path(settings.BASE_DIR)
-    / "tests"
-    / "fixtures"
-    / "ipw-harness-runs"
-    / "profile_H10080GB_llama3_2_1b"
-)
 DATASETS = (
     (DATA / "ipwboard-demo" / "1.jsonl", "IPW Board demo benchmark (generated)", "CC0-1.0"),
     (
@@ -52,7 +46,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-wait", action="store_true", help="do not wait for the worker")
-        parser.add_argument("--timeout", type=float, default=300.0)
+        parser.add_argument(
+            "--timeout", type=float, default=300.0, help="seconds to wait for the worker"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         versions = [
@@ -64,24 +60,11 @@ class Command(BaseCommand):
         user, key = self._demo_identity()
         submitted = []
         with TemporaryDirectory() as tmp:
-            dataset = services.engine_dataset(demo_version)
-            for index, (model_id, hw_label, run_date, quant, engine) in enumerate(demo.PAIRS):
-                name = f"demo-{index:02d}.ipwb"
-                claimed = (
-                    0.95 if model_id == "demo/condor-70b" else None
-                )  # shows the claim-gap flag
-                manifest, queries, trace = demo.synth_run(
-                    dataset,
-                    demo.find_model(model_id),
-                    demo.find_hardware(hw_label),
-                    run_date=run_date,
-                    quantization=quant,
-                    engine=engine,
-                    seed=1000 + index,
-                    claimed_accuracy=claimed,
-                )
+            runs = demo.demo_runs(
+                services.engine_dataset(demo_version), services.engine_dataset(mixed_version)
+            )
+            for name, manifest, queries, trace in runs:
                 submitted += self._submit(user, key, Path(tmp) / name, manifest, queries, trace)
-            submitted += self._submit_harness_sample(user, key, Path(tmp), mixed_version)
         self.stdout.write(f"Queued {len(submitted)} demo submission(s).")
         if submitted and not options["no_wait"]:
             self._wait(submitted, options["timeout"])
@@ -147,24 +130,6 @@ class Command(BaseCommand):
         sign_bundle(path, key)
         with path.open("rb") as fh:
             return [services.create_submission(owner=user, stream=fh, filename=path.name)]
-
-    def _submit_harness_sample(
-        self, user: Any, key: Any, tmp: Path, version: DatasetVersion
-    ) -> list[Submission]:
-        """The reference harness's own output (simulated answers and power) via the importer."""
-        from evaluator.harness_import import import_ipw_run
-
-        manifest, queries, trace, _report = import_ipw_run(
-            HARNESS_RUN,
-            services.engine_dataset(version),
-            overrides={
-                "synthetic": True,
-                "hardware": {"class": "cloud"},  # the harness cannot tell; an H100 is a cloud part
-                "notes": "Reference-harness sample run with a simulated inference server and "
-                "energy monitor: synthetic, not a measurement of the named hardware.",
-            },
-        )
-        return self._submit(user, key, tmp / "demo-harness-sample.ipwb", manifest, queries, trace)
 
     def _wait(self, submissions: list[Submission], timeout: float) -> None:
         ids = [s.pk for s in submissions]

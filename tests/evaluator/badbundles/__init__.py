@@ -12,7 +12,11 @@ from badbundles import (  # noqa: F401  (they fill CASES)
     cases_archive,
     cases_content,
     cases_measurement,
+    cases_messages,
+    cases_physics,
+    cases_trust,
 )
+from badbundles.cases_trust import NEAR_COPY, REENCODINGS, Reencoding, reencode
 from badbundles.rewrite import (
     CASES,
     BadCase,
@@ -42,10 +46,13 @@ from badbundles.valid import (
 __all__ = [
     "CASES",
     "CORPUS_KEY",
+    "NEAR_COPY",
     "OTHER_KEY",
     "PERIOD",
+    "REENCODINGS",
     "T0",
     "BadCase",
+    "Reencoding",
     "corpus_trusted_keys",
     "make_dataset",
     "make_manifest",
@@ -55,6 +62,7 @@ __all__ = [
     "mutate",
     "read_members",
     "read_table",
+    "reencode",
     "set_column",
     "signature_for",
     "table_bytes",
