@@ -44,23 +44,47 @@ _INFLATE = """
 from django.db import connection
 from submissions.models import Evaluation
 e = Evaluation.objects.get(pk={pk})
-n = e.queries.count()
-copies = max(0, ({target} - 1) // n)
-with connection.cursor() as c:
-    c.execute('''
-        INSERT INTO submissions_queryresult (evaluation_id, position, query_id, domain, method,
-            status, extracted, reason, response, energy_j, latency_s, ttft_s, output_tokens)
-        SELECT q.evaluation_id, q.position + g * %s, q.query_id || '~' || g, q.domain, q.method,
-            q.status, q.extracted, q.reason, q.response, q.energy_j * (0.5 + random()),
-            q.latency_s * (0.5 + random()), q.ttft_s, q.output_tokens
-        FROM submissions_queryresult q, generate_series(1, %s) g
-        WHERE q.evaluation_id = %s''', [n, copies, e.pk])
-Evaluation.objects.filter(pk=e.pk).update(n_queries=e.queries.count())
-if hasattr(e, "bins"):
-    from evaluator.bins import bins_from_rows
-    rows = e.queries.values_list("energy_j", "latency_s", "status").iterator(chunk_size=20000)
-    Evaluation.objects.filter(pk=e.pk).update(bins=bins_from_rows(rows))
-print("QUERIES=%d" % e.queries.count())
+if hasattr(e, "queries_file"):  # per-query results are a Parquet file (issue 13)
+    import numpy as np, pyarrow as pa
+    from evaluator.bins import chart_bins
+    from evaluator.results import STATUS_CODE
+    from submissions.services.perquery import read_results, store_results_table
+    table = read_results(e.queries_file.name)
+    n = table.num_rows
+    total = max(n, {target})
+    grown = table.take(pa.array(np.arange(total) % n))
+    jitter = np.where(np.arange(total) < n, 1.0, 0.5 + np.random.default_rng(0).random(total))
+    energy = grown.column("energy_j").to_numpy(zero_copy_only=False) * jitter
+    latency = grown.column("latency_s").to_numpy(zero_copy_only=False) * jitter
+    ids = [q if i < n else f"{{q}}~{{i}}" for i, q in enumerate(grown.column("query_id").to_pylist())]
+    for name, values in (("position", pa.array(np.arange(total, dtype=np.int32))),
+                         ("query_id", pa.array(ids)),
+                         ("energy_j", pa.array(energy, mask=np.isnan(energy))),
+                         ("latency_s", pa.array(latency))):
+        grown = grown.set_column(grown.column_names.index(name), name, values)
+    status = np.array([STATUS_CODE[s] for s in grown.column("status").to_pylist()], np.uint8)
+    Evaluation.objects.filter(pk=e.pk).update(
+        n_queries=total, queries_file=store_results_table(e.submission_id, grown),
+        bins=chart_bins(energy, latency, status))
+    print("QUERIES=%d" % total)
+else:
+    n = e.queries.count()
+    copies = max(0, ({target} - 1) // n)
+    with connection.cursor() as c:
+        c.execute('''
+            INSERT INTO submissions_queryresult (evaluation_id, position, query_id, domain, method,
+                status, extracted, reason, response, energy_j, latency_s, ttft_s, output_tokens)
+            SELECT q.evaluation_id, q.position + g * %s, q.query_id || '~' || g, q.domain, q.method,
+                q.status, q.extracted, q.reason, q.response, q.energy_j * (0.5 + random()),
+                q.latency_s * (0.5 + random()), q.ttft_s, q.output_tokens
+            FROM submissions_queryresult q, generate_series(1, %s) g
+            WHERE q.evaluation_id = %s''', [n, copies, e.pk])
+    Evaluation.objects.filter(pk=e.pk).update(n_queries=e.queries.count())
+    if hasattr(e, "bins"):
+        from evaluator.bins import bins_from_rows
+        rows = e.queries.values_list("energy_j", "latency_s", "status").iterator(chunk_size=20000)
+        Evaluation.objects.filter(pk=e.pk).update(bins=bins_from_rows(rows))
+    print("QUERIES=%d" % e.queries.count())
 """
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -41,9 +41,14 @@ from evaluator.types import ItemResult
 FORMAT_KEY = b"ipwboard.perquery"
 SEGMENTS_KEY = b"ipwboard.segments"
 FORMAT_VERSION = b"1"
-# 8,192 rows: a page's row group of responses is ~1-3 MB for answers of a few hundred characters,
-# and a million rows make 123 groups, whose footer (~0.3 MB) is read once per process.
-ROW_GROUP = 8_192
+# 2,048 rows: a page reads whole column chunks of the groups its rows fall in (Parquet readers
+# skip groups, not rows), so the group is what a page costs: ~0.5 MB of responses of a few hundred
+# characters. A million rows make 489 groups; with statistics kept only on the short columns
+# (``STATISTICS``) their footer is ~0.3 MB, read once per process. Measured: docs/scaling.md.
+ROW_GROUP = 2_048
+# Columns with min/max statistics per row group: what filters and sorts prune on. Free text gets
+# none (a response's min/max would only bloat the footer).
+STATISTICS = ("position", "domain", "method", "status", "energy_j", "latency_s", "power_w")
 
 _BASE: list[tuple[str, pa.DataType]] = [
     ("submission_id", pa.string()),
@@ -85,6 +90,7 @@ PAGE_COLUMNS = (
     "latency_s",
 )
 SORTABLE = ("energy_j", "latency_s")
+_POSITION = SCHEMA.names.index("position")
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,29 @@ def cluster_order(
     return order, segments
 
 
+class _Gather:
+    """Rows of a chunked column by index without concatenating it first: the engine's columns
+    come in chunks (a copy of all of them would add the responses' size to the worker's peak),
+    and Arrow's own take on a chunked column resolves every index separately (~30x slower). A
+    row group's indices ascend within each cluster, so they fall in a few runs of one chunk."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.chunks = column.chunks or [pa.array([], column.type)]
+        self.offsets = np.cumsum([0, *(len(c) for c in self.chunks)])
+
+    def take(self, rows: np.ndarray) -> pa.Array:
+        if len(self.chunks) == 1:
+            return self.chunks[0].take(pa.array(rows))
+        which = np.searchsorted(self.offsets, rows, "right") - 1
+        cuts = [0, *(np.flatnonzero(np.diff(which)) + 1).tolist(), len(rows)]
+        return pa.concat_arrays(
+            [
+                self.chunks[which[a]].take(pa.array(rows[a:b] - self.offsets[which[a]]))
+                for a, b in itertools.pairwise(cuts)
+            ]
+        )
+
+
 def write_table(
     table: pa.Table, sink: str | BinaryIO, *, row_group: int = ROW_GROUP
 ) -> list[Segment]:
@@ -226,20 +255,19 @@ def write_table(
         ).encode(),
     }
     schema = SCHEMA.with_metadata(metadata)
-    # One contiguous copy per column, so each row group's ``take`` is a cheap gather (a take on a
-    # many-chunk column would concatenate it again for every group).
-    table = table.combine_chunks()
+    columns = [_Gather(table.column(name)) for name in SCHEMA.names]
     with pq.ParquetWriter(
         sink,
         schema,
         compression="zstd",
-        write_statistics=True,
+        write_statistics=list(STATISTICS),
         # Dictionary pages for the repetitive columns only; free text is stored plain.
         use_dictionary=["submission_id", "domain", "method", "status", "extracted"],
     ) as writer:
         for start in range(0, len(order), row_group):
-            chunk = table.take(pa.array(order[start : start + row_group]))
-            writer.write_table(chunk.replace_schema_metadata(metadata), row_group_size=row_group)
+            rows = order[start : start + row_group]
+            chunk = pa.table([c.take(rows) for c in columns], schema=schema)
+            writer.write_table(chunk, row_group_size=row_group)
         if not len(order):
             writer.write_table(table.replace_schema_metadata(metadata))
     return segments
@@ -314,6 +342,8 @@ class PerQueryFile:
             rows = self._sorted_rows(segments, offset, stop, sort, descending)
         elif len(segments) == 1:  # one cluster: already in dataset order
             rows = np.arange(segments[0].start + offset, segments[0].start + stop)
+        elif total == self.num_rows:  # every row: the page is positions [offset, stop)
+            rows = self._rows_at_positions(offset, stop)
         else:
             rows = self._position_rows(segments)[offset:stop]
         return Page(self.take(rows, columns), total)
@@ -346,6 +376,25 @@ class PerQueryFile:
             parts.append(values[first : first + s.rows])
             rows.append(np.arange(s.start, s.stop, dtype=np.int64))
         return np.concatenate(rows), np.concatenate(parts)
+
+    def _rows_at_positions(self, start: int, stop: int) -> np.ndarray:
+        """File rows holding positions ``[start, stop)``, in that order. Positions ascend within
+        each cluster, so only the groups whose ``position`` statistics overlap the range hold
+        them (about one per cluster): only their position column is read."""
+        groups = []
+        for g in range(self.metadata.num_row_groups):
+            stats = self.metadata.row_group(g).column(_POSITION).statistics
+            if stats is None or not stats.has_min_max or (stats.min < stop and stats.max >= start):
+                groups.append(g)
+        column = self.file.read_row_groups(groups, columns=["position"]).column("position")
+        positions = column.to_numpy(zero_copy_only=False).astype(np.int64)
+        base = np.concatenate(
+            [np.arange(self._group_start[g], self._group_start[g + 1]) for g in groups]
+        )
+        keep = (positions >= start) & (positions < stop)
+        rows = np.full(stop - start, -1, dtype=np.int64)
+        rows[positions[keep] - start] = base[keep]
+        return rows[rows >= 0]
 
     def _position_rows(self, segments: Sequence[Segment]) -> np.ndarray:
         """File rows of the segments in dataset order: positions are unique, so scattering the
@@ -390,13 +439,14 @@ class PerQueryFile:
         )
         return table.take(pa.array(local)).to_pylist()
 
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """Whole columns of the file, in file (clustered) order."""
+        return self.file.read(columns=list(columns) if columns else None)
+
     def iter_batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         yield from self.file.iter_batches(
             batch_size=ROW_GROUP, columns=list(columns) if columns else None
         )
-
-    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
-        return self.file.read(columns=list(columns) if columns else None)
 
 
 def dataset_order(table: pa.Table) -> pa.Table:
@@ -405,11 +455,3 @@ def dataset_order(table: pa.Table) -> pa.Table:
     order = np.empty(len(positions), dtype=np.int64)
     order[positions.astype(np.int64)] = np.arange(len(positions))
     return table.take(pa.array(order))
-
-
-def counts(segments: Iterable[Segment]) -> Mapping[str, int]:
-    """Rows per status over the segments."""
-    out: dict[str, int] = {}
-    for s in segments:
-        out[s.status] = out.get(s.status, 0) + s.rows
-    return out

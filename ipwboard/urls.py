@@ -7,11 +7,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from .board import api as board_api
+from .board.routing_api import RoutingAPI
 from .health import healthz
 
 api_v1 = [
     path("", include("submissions.api.urls")),
     path("leaderboard/", board_api.LeaderboardAPI.as_view(), name="leaderboard"),
+    path("routing/", RoutingAPI.as_view(), name="routing"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

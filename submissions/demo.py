@@ -100,6 +100,12 @@ HARDWARE: tuple[DemoHardware, ...] = (
         "2024-03-01",
     ),
 )
+# The catalog's device class of each demo machine (what the routing analysis calls local).
+DEVICE_CLASSES: dict[str, str] = {
+    "Demo Laptop SoC": "laptop",
+    "Demo Workstation GPU": "workstation",
+    "Demo Datacenter GPU": "datacenter",
+}
 # (model, hardware, run date, quantization, engine): a plausible spread for charts and trends.
 PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
     ("demo/sparrow-1b", "Demo Laptop SoC", "2025-01-15", "q4_k_m", "demo-engine"),

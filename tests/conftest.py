@@ -187,3 +187,46 @@ def upload(persona: Persona, path: Path) -> Any:
     """POST a bundle through the API as ``persona``; returns the DRF response."""
     with path.open("rb") as fh:
         return persona.api.post("/api/v1/submissions/", {"bundle": fh}, format="multipart")
+
+
+WorkerFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path, settings: Any) -> Iterator[WorkerFactory]:
+    """Start real Celery worker processes on the test database and Redis:
+    ``worker_factory(queues=(...), **extra_env)``; each is stopped after the test."""
+    from contextlib import ExitStack
+
+    from django.db import connection
+
+    from ipwboard.celery import app
+    from tests.services import database_url, start_celery_worker
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
+    app.control.purge()  # messages left by other tests' on_commit hooks are not ours
+    stack = ExitStack()
+    count = iter(range(100))
+
+    def start(queues: tuple[str, ...] = ("validation", "scoring", "exports"), **extra: str) -> Any:
+        env = {
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "IPWBOARD_DATA_DIR": str(settings.DATA_DIR),
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "IPWBOARD_ENV": "test",
+            **extra,
+        }
+        log = tmp_path / f"worker-{next(count)}.log"
+        proc = stack.enter_context(start_celery_worker(env, list(queues), log))
+        proc.log_path = log
+        return proc
+
+    with stack:
+        yield start
+
+
+@pytest.fixture
+def worker(worker_factory: WorkerFactory) -> Any:
+    """One real Celery worker process on the validation, scoring and exports queues."""
+    return worker_factory()

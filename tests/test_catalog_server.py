@@ -254,28 +254,6 @@ HARNESS_RUN = (
 # -- through the API and a real Celery worker process ----------------------------------------------
 
 
-@pytest.fixture
-def worker(tmp_path: Path, settings: Any) -> Any:
-    import os
-
-    from django.db import connection
-
-    from ipwboard.celery import app
-    from tests.services import database_url, start_celery_worker
-
-    if not os.environ.get("REDIS_URL"):
-        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
-    app.control.purge()
-    env = {
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "IPWBOARD_DATA_DIR": str(settings.DATA_DIR),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "IPWBOARD_ENV": "test",
-    }
-    with start_celery_worker(env, ["validation", "scoring"], tmp_path / "worker.log") as proc:
-        yield proc
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_physics_through_api_and_real_worker(

@@ -226,3 +226,20 @@ def test_private_canonical_file_needs_its_private_file(db: None, tmp_path: Path)
     assert version.references_private
     assert version.sha256 == dataset_sha256(public)
     assert BenchmarkDataset.objects.get().license == "CC0-1.0"
+
+
+def test_a_canonical_file_with_other_bytes_is_rewritten(db: None, tmp_path: Path) -> None:
+    """Registering a canonical file as it is (one load, issue 13) only when rewriting it would
+    reproduce it byte for byte: the same items with other spacing are rewritten canonical."""
+    import json
+
+    lines = DEMO_DATASET.read_bytes().splitlines()
+    spaced = tmp_path / "spaced.jsonl"
+    spaced.write_bytes(
+        b"\n".join([lines[0], *(json.dumps(json.loads(x)).encode() for x in lines[1:])]) + b"\n"
+    )
+    assert dataset_sha256(spaced) != dataset_sha256(DEMO_DATASET)
+    _import(spaced, "--format", "canonical")
+    version = DatasetVersion.objects.get()
+    assert version.sha256 == dataset_sha256(DEMO_DATASET)  # the canonical bytes, not the input's
+    assert len(item_rows(version)) == version.item_count

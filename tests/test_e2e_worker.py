@@ -6,10 +6,7 @@ it; the ranked row is read back from the public page.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,30 +14,8 @@ import pytest
 
 from submissions.cli.client import ApiClient
 from tests.conftest import Persona, Signer
-from tests.services import database_url, start_celery_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(tmp_path: Path, settings: Any) -> Iterator[Any]:
-    from django.db import connection
-
-    if not os.environ.get("REDIS_URL"):
-        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
-    from ipwboard.celery import app
-
-    app.control.purge()  # messages left by other tests' on_commit hooks are not ours
-    env = {
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "IPWBOARD_DATA_DIR": str(settings.DATA_DIR),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "IPWBOARD_ENV": "test",
-    }
-    with start_celery_worker(
-        env, ["validation", "scoring", "exports"], tmp_path / "worker.log"
-    ) as proc:
-        yield proc
 
 
 def _wait_final(client: ApiClient, submission_id: str, timeout: float = 90) -> dict[str, Any]:

@@ -4,9 +4,7 @@ columns in the recorded per-query results."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +18,6 @@ from submissions.models import Submission
 from tests import harness_gen
 from tests.conftest import HARNESS_RUN, Persona, Signer
 from tests.perquery import query_rows
-
-
-@pytest.fixture
-def worker(tmp_path: Path, settings: Any) -> Iterator[Any]:
-    from django.db import connection
-
-    from ipwboard.celery import app
-    from tests.services import database_url, start_celery_worker
-
-    if not os.environ.get("REDIS_URL"):
-        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
-    app.control.purge()
-    env = {
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "IPWBOARD_DATA_DIR": str(settings.DATA_DIR),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "IPWBOARD_ENV": "test",
-    }
-    with start_celery_worker(env, ["validation", "scoring"], tmp_path / "worker.log") as proc:
-        yield proc
 
 
 def _bundle(tmp_path: Path, name: str, run: Path, version: Any, signer: Signer) -> Path:

@@ -25,7 +25,6 @@ from tests.client_venv import (
     client_only,  # noqa: F401 - the session's client-only venv
 )
 from tests.conftest import HARNESS_RUN, ROOT, Persona
-from tests.test_e2e_worker import worker  # noqa: F401 - the real Celery worker fixture
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +71,7 @@ def sign_up_and_get_token(server: str) -> str:
 
 
 def test_the_readme_path_from_sign_up_to_a_ranked_row(
-    worker: Any,  # noqa: F811
+    worker: Any,
     live_server: Any,
     client_only: ClientVenv,  # noqa: F811
     mixed_version: Any,

@@ -19,7 +19,6 @@ from submissions.cli import outcomes
 from submissions.models import Submission
 from tests.conftest import HARNESS_RUN, ROOT, Persona
 from tests.test_cli import Cli
-from tests.test_e2e_worker import worker  # noqa: F401 - the real Celery worker fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DIR = str(HARNESS_RUN)
@@ -40,7 +39,7 @@ def _run(cli: Cli, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[s
 
 @pytest.mark.services
 def test_one_command_from_the_harness_run_to_the_board(
-    worker: Any,  # noqa: F811
+    worker: Any,
     cli: Cli,
     mixed_version: Any,
     staff: Persona,
@@ -73,7 +72,10 @@ def test_one_command_from_the_harness_run_to_the_board(
         f"{live_server.url}/api/v1/submissions/{held.pk}/",
         headers={"Authorization": f"Token {cli.env['IPWBOARD_TOKEN']}"},
     ).json()
-    assert body["outcome"]["code"] == "held" and "responses.copy_reference" in body["outcome"]["reason"]
+    assert (
+        body["outcome"]["code"] == "held"
+        and "responses.copy_reference" in body["outcome"]["reason"]
+    )
     assert body["outcome"]["title"] in human.stdout
 
     # Staff approve it: it is on the board; `status` exits 0 and prints the pair's permalink.

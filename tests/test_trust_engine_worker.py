@@ -22,7 +22,7 @@ import pytest
 
 from submissions.cli.client import ApiClient
 from tests.conftest import Persona, Signer, make_signer
-from tests.test_e2e_worker import _wait_final, worker  # noqa: F401  (the worker fixture)
+from tests.test_e2e_worker import _wait_final
 
 sys.path.insert(0, str(Path(__file__).parent / "evaluator"))  # the bad-bundle corpus package
 from badbundles import REENCODINGS, reencode
@@ -51,7 +51,7 @@ def _all_zero(path: Path, out: Path, signer: Signer) -> Path:
 
 
 def test_zero_energy_and_a_reencoded_copy_through_a_real_worker(
-    worker: Any,  # noqa: F811
+    worker: Any,
     live_server: Any,
     alice: Persona,
     alice_key: Signer,

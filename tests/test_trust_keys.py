@@ -13,7 +13,7 @@ from submissions import services
 from submissions.cli.client import ApiClient
 from submissions.models import SigningKey, Submission
 from tests.conftest import Persona, Signer, upload
-from tests.test_e2e_worker import _wait_final, worker  # noqa: F401  (fixture)
+from tests.test_e2e_worker import _wait_final
 
 NOT_VALID = "bundle.key.not_valid_at_time"
 
@@ -29,7 +29,7 @@ def _key(signer: Signer) -> SigningKey:
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_bundle_signed_after_revocation_with_an_earlier_challenge_is_rejected_by_the_worker(
-    worker: Any,  # noqa: F811
+    worker: Any,
     live_server: Any,
     alice: Persona,
     alice_key: Signer,

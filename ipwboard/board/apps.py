@@ -9,4 +9,4 @@ class BoardConfig(AppConfig):
     verbose_name = "Public board"
 
     def ready(self) -> None:
-        from . import exports, readmodel, receivers  # noqa: F401  (connect their signal receivers)
+        from . import exports, readmodel, receivers, routing  # noqa: F401  (connect their signal receivers)

@@ -60,3 +60,33 @@ class BoardEntry(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.evaluation_id}{' (best)' if self.best else ''}"
+
+
+class RoutingAnalysis(models.Model):
+    """The stored routing analysis (``evaluator.routing``) of one ranking context (dataset version
+    x ranking class) for one choice of what counts as local (``board.routing.LOCAL_SETS``).
+
+    Derived data, rewritten by the ``refresh_routing`` task when the board changes; pages and the
+    API read it and never compute it. ``signature`` names the inputs (the pairs' evaluations and
+    the analysis's parameters), so a refresh skips contexts whose inputs did not change.
+    """
+
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
+    ranking_class = models.CharField(max_length=80)
+    local_set = models.CharField(max_length=40)
+    signature = models.CharField(max_length=64)
+    result = models.JSONField()
+    synthetic = models.BooleanField(default=False)  # some pair's runs are simulated (demo data)
+    pairs = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset_version", "ranking_class", "local_set"],
+                name="routing_analysis_context",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"routing {self.dataset_version_id}/{self.ranking_class}/{self.local_set}"

@@ -176,4 +176,6 @@ def other_classes(key: PairKey) -> list[tuple[str, str]]:
         .distinct()
         .order_by("ranking_class")
     )
-    return [(c, PairKey(key.model, key.hardware, key.dataset, key.version, c).url()) for c in classes]
+    return [
+        (c, PairKey(key.model, key.hardware, key.dataset, key.version, c).url()) for c in classes
+    ]

@@ -20,3 +20,15 @@ def regenerate_board_exports() -> int:
     manifest = exports.regenerate_exports()
     log.info("board exports %s: %s rows", manifest["generation"], manifest["row_count"])
     return int(manifest["row_count"])
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def refresh_routing() -> dict[str, int]:
+    """Recompute the stored routing analyses whose ranked pairs changed (``routing``). Clears the
+    debounce flag first, like the exports, so a change during the run schedules another."""
+    from . import routing
+
+    cache.delete(routing.SCHEDULED_KEY)
+    outcome = routing.refresh_all()
+    log.info("routing analyses: %s", outcome)
+    return outcome

@@ -26,9 +26,7 @@ def contexts() -> list[tuple[str, str, int]]:
     """(dataset param, scope, number of pairs) of every ranking context, most populated first."""
     rows = (
         BoardEntry.objects.filter(best=True)  # one per ranked pair
-        .values_list(
-            "dataset_version__dataset__slug", "dataset_version__version", "ranking_class"
-        )
+        .values_list("dataset_version__dataset__slug", "dataset_version__version", "ranking_class")
         .annotate(pairs=Count("pk"))
         .order_by()
     )

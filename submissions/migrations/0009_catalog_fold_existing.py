@@ -3,21 +3,14 @@
 Rows named by an alias ("H10080GB", "NVIDIA H100 80GB HBM3", "llama3.2:1b") are folded into the
 catalog entry's row (their submissions move to it); measured submissions whose names stay unmapped
 are held in the catalog review queue (``catalog_pending``). Synthetic (demo) rows are left alone.
-Uses the historical models only, so it keeps working as the models change.
+Uses the historical models for every write; the catalog's field values come from the same plain
+functions the service uses (``catalog_sync.hardware_fields`` / ``model_fields``).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.db import migrations
 from django.utils.text import slugify
-
-
-def _date(value):
-    if not value:
-        return None
-    return date.fromisoformat(value if len(value) == 10 else f"{value}-01")
 
 
 def _slug(cls, key):
@@ -45,6 +38,7 @@ def _target(cls, name_field, key, name, fields):
 
 def fold(apps, schema_editor):
     from evaluator.catalog import CatalogError, load_catalog
+    from submissions.services.catalog_sync import hardware_fields, model_fields
 
     try:
         catalog = load_catalog()
@@ -57,23 +51,7 @@ def fold(apps, schema_editor):
         entry = catalog.resolve_hardware(row.accelerator, row.label).entry
         if entry is None:
             continue
-        fields = {
-            "accelerator": entry.name,
-            "vendor": entry.vendor,
-            "family": entry.family,
-            "kind": entry.kind,
-            "form_factor": entry.form_factor,
-            "device_class": entry.device_class,
-            "hw_class": "cloud" if entry.device_class == "datacenter" else "local",
-            "memory_gb": entry.memory_gb,
-            "memory_bandwidth_gbs": entry.memory_bandwidth_gbs,
-            "tdp_w": entry.tdp_w,
-            "idle_power_low_w": entry.idle_low_w,
-            "idle_power_high_w": entry.idle_high_w,
-            "methods": list(entry.methods),
-            "release_date": _date(entry.release_date),
-            "sources": dict(entry.sources),
-        }
+        fields = {k: v for k, v in hardware_fields(entry).items() if k != "label"}
         target = _target(Hardware, "label", entry.key, entry.name, fields)
         if target.pk != row.pk:
             Submission.objects.filter(hardware=row).update(hardware=target)
@@ -82,18 +60,7 @@ def fold(apps, schema_editor):
         entry = catalog.resolve_model(row.name).entry
         if entry is None:
             continue
-        fields = {
-            "organisation": entry.organisation,
-            "family": entry.family,
-            "params_total_b": entry.params_total_b,
-            "params_active_b": entry.params_active_b,
-            "architecture": entry.architecture,
-            "release_date": _date(entry.release_date),
-            "licence": entry.licence or "",
-            "context_length": entry.context_length,
-            "reasoning": entry.reasoning,
-            "sources": dict(entry.sources),
-        }
+        fields = {k: v for k, v in model_fields(entry).items() if k != "name"}
         target = _target(AIModel, "name", entry.key, entry.name, fields)
         if target.pk != row.pk:
             Submission.objects.filter(model=row).update(model=target)

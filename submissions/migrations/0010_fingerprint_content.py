@@ -4,32 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('submissions', '0009_catalog_fold_existing'),
+        ("submissions", "0009_catalog_fold_existing"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='fingerprint',
-            name='unique_fingerprint',
+            model_name="fingerprint",
+            name="unique_fingerprint",
         ),
         migrations.AddField(
-            model_name='fingerprint',
-            name='detail',
-            field=models.TextField(blank=True, default=''),
+            model_name="fingerprint",
+            name="detail",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AlterField(
-            model_name='fingerprint',
-            name='kind',
-            field=models.CharField(choices=[('bundle', 'Bundle'), ('run', 'Run'), ('member', 'Member'), ('content', 'Content'), ('responses', 'Responses')], max_length=10),
+            model_name="fingerprint",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("bundle", "Bundle"),
+                    ("run", "Run"),
+                    ("member", "Member"),
+                    ("content", "Content"),
+                    ("responses", "Responses"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='fingerprint',
-            index=models.Index(fields=['kind', 'value'], name='fingerprint_kind_value'),
+            model_name="fingerprint",
+            index=models.Index(fields=["kind", "value"], name="fingerprint_kind_value"),
         ),
         migrations.AddConstraint(
-            model_name='fingerprint',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'responses'), _negated=True), fields=('kind', 'value'), name='unique_fingerprint'),
+            model_name="fingerprint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "responses"), _negated=True),
+                fields=("kind", "value"),
+                name="unique_fingerprint",
+            ),
         ),
     ]

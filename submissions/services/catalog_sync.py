@@ -45,6 +45,7 @@ def _date(value: str | None) -> date | None:
 
 
 def hardware_fields(entry: Accelerator) -> dict[str, object]:
+    """A Hardware row's catalog fields (plain values: the data migration uses them too)."""
     return {
         "label": entry.name,
         "accelerator": entry.name,
@@ -53,7 +54,7 @@ def hardware_fields(entry: Accelerator) -> dict[str, object]:
         "kind": entry.kind,
         "form_factor": entry.form_factor,
         "device_class": entry.device_class,
-        "hw_class": Hardware.HardwareClass.LOCAL if entry.local else Hardware.HardwareClass.CLOUD,
+        "hw_class": "local" if entry.local else "cloud",  # Hardware.HardwareClass values
         "memory_gb": entry.memory_gb,
         "memory_bandwidth_gbs": entry.memory_bandwidth_gbs,
         "tdp_w": entry.tdp_w,
@@ -66,6 +67,7 @@ def hardware_fields(entry: Accelerator) -> dict[str, object]:
 
 
 def model_fields(entry: ModelEntry) -> dict[str, object]:
+    """An AIModel row's catalog fields (plain values: the data migration uses them too)."""
     return {
         "name": entry.name,
         "organisation": entry.organisation,

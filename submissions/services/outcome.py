@@ -38,7 +38,8 @@ class Outcome:
 
 
 def pair_path(submission: Submission) -> str | None:
-    """The pair page's path (model, hardware, dataset version, scope), as the board names it."""
+    """The pair page's path (model, hardware, dataset version, ranking class), as the board
+    names it (``ipwboard.board.pairs.PairKey``, which this app may not import)."""
     if not (submission.model_id and submission.hardware_id and submission.dataset_version_id):
         return None
     dv = submission.dataset_version
@@ -49,7 +50,7 @@ def pair_path(submission: Submission) -> str | None:
             submission.hardware.slug,
             dv.dataset.slug,
             dv.version,
-            submission.measurement_scope,
+            submission.ranking_class or submission.measurement_scope,
         ),
     )
 

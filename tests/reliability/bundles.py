@@ -36,10 +36,12 @@ def build_bundle(
     hardware: str = "Demo Workstation GPU",
     factor: int = 1,
     response_chars: int = 0,
+    pad: str = "x",
 ) -> Path:
     """A signed synthetic bundle; ``factor`` > 1 resamples the trace that much more densely;
-    ``response_chars`` pads every response to that length (a bundle that needs memory: responses
-    are the one thing the worker must hold a batch of, as text, while scoring)."""
+    ``response_chars`` pads every response to that length with ``pad`` (a bundle that needs
+    memory: responses are the one thing the worker must hold, as text, while scoring; a 4-byte
+    ``pad`` makes a response four times larger in bytes within the same character limit)."""
     from submissions import demo  # no Django models touched: synth_run is pure
 
     dataset = dataset or demo_dataset()
@@ -56,7 +58,7 @@ def build_bundle(
         manifest["measurement"]["sampling_period_s"] = period
     if response_chars:
         padded = [
-            text + " " + "x" * max(0, response_chars - len(text) - 1)
+            text + " " + pad * max(0, response_chars - len(text) - 1)
             for text in queries.column("response").to_pylist()
         ]
         index = queries.schema.get_field_index("response")

@@ -162,9 +162,11 @@ def test_task_over_time_limit_is_failed_with_a_report(
 ) -> None:
     from tests.reliability.servers import gunicorn
 
-    # ~3 s of evaluation against a 1 s limit: at factor 4000 the task took ~1.0 s, so on a busy
-    # machine the limit could fire only after the result was committed (correctly: still SCORED).
-    bundle = bundle_factory(alice_key, factor=10_000)
+    # Well over the 1 s limit: factor 4,000 once took ~1.0 s, 10,000 ~3 s, and faster recording
+    # (per-query files) made 10,000 borderline under a loaded full suite; 20,000 keeps a margin,
+    # since on a busy machine the limit could fire only after the result was committed
+    # (correctly: still SCORED).
+    bundle = bundle_factory(alice_key, factor=20_000)
     # The publisher stamps its time limits on the message (they win over the worker's own), so
     # the web process must run with the same limits as the worker, as it does in production.
     with (
@@ -191,9 +193,12 @@ def test_task_over_memory_limit_is_failed_with_a_report(
     demo_version: Any,
     bundle_factory: Any,
 ) -> None:
-    # Validation streams (a dense trace costs time, not memory); what must be held is a batch of
-    # responses while they are scored: 60 responses of ~1 MB each is the hog.
-    small, big = bundle_factory(alice_key), bundle_factory(alice_key, response_chars=990_000)
+    # Validation streams (a dense trace costs time, not memory); what must be held is the
+    # responses while they are scored and written to the per-query file. Since they stay Arrow
+    # columns end to end (issue 13: no QueryResult rows), 120 responses of ~1 MB no longer exceed
+    # the cap; 120 of ~4 MB (990,000 four-byte characters each, under the character limit) do.
+    small = bundle_factory(alice_key)
+    big = bundle_factory(alice_key, response_chars=990_000, pad="\N{COLLISION SYMBOL}")
     # MALLOC_ARENA_MAX as production runs capped workers (docker-compose): see submissions/tasks.py.
     with start_worker(IPWBOARD_TASK_MEMORY_LIMIT_MB="64", MALLOC_ARENA_MAX="2") as worker:
         # An ordinary bundle fits under the cap: the limit hits the hog, not every task.

@@ -90,6 +90,7 @@ class Command(BaseCommand):
                     "accelerator": h.accelerator,
                     "vendor": h.vendor,
                     "hw_class": h.hw_class,
+                    "device_class": demo.DEVICE_CLASSES.get(h.label, ""),
                     "memory_gb": h.memory_gb,
                     "tdp_w": h.tdp_w,
                     "release_date": date.fromisoformat(h.release),
