@@ -29,6 +29,7 @@ from evaluator.bundle.tables import (
 )
 from evaluator.bundle.unpack import MANIFEST, QUERIES, SIGNATURE, TRACE, OpenedBundle, open_bundle
 from evaluator.catalog import Catalog, load_catalog
+from evaluator.checks.claims import claim_checks, claim_labels
 from evaluator.checks.energy import check_zero_energy
 from evaluator.checks.flags import flag_labels
 from evaluator.checks.identity import identity_checks
@@ -53,7 +54,7 @@ from evaluator.results import EXTRA_COLUMNS, STATUS_CODE, ItemResults
 from evaluator.scoring import SCORER_VERSION, Judge, score_item
 from evaluator.signing import SIGNATURE_MISSING, VerifiedStatement, verify_envelope
 from evaluator.trace_preview import TracePreview
-from evaluator.types import BundleInfo, CatalogResolution, Check, Dataset, EvaluationResult, Metrics
+from evaluator.types import BundleInfo, CatalogResolution, Check, Dataset, EvaluationResult
 
 DATASET_MISMATCH = register(
     "bundle.dataset.mismatch",
@@ -65,11 +66,6 @@ STATEMENT_MANIFEST = register(
 )
 # Input tokens and the optional per-query columns are carried to the per-query results.
 _KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens", *EXTRA_COLUMNS)
-# A claimed IPW or IPJ more than this above ours is flagged (held for review, never used). The
-# harness's ``ipw analyze`` and the board define both the same way (accuracy over the mean of
-# E_q / t_q, and over the mean E_q); on the reference runs the two differ by 0.1-1.6% (which
-# queries had power but no energy), so 5% leaves room for that and catches a real overstatement.
-EFFICIENCY_CLAIM_GAP = 0.05
 # Trace batches decoded ahead of the telemetry checks: 64 x 65,536 samples x 24 bytes ~ 100 MB at
 # most, enough for the decoding to overlap the queries' checks, bounded for the memory budget.
 _TRACE_PREFETCH = 64
@@ -297,12 +293,9 @@ def _scored_result(
     if (scores.status == STATUS_CODE["unscored"]).any():
         labels.append("unscored-items")
     labels += flag_labels(checks)  # energy-imputed, reference-copy-suspect
-    claim_checks = _claim_checks(manifest, metrics, limits)
-    checks += claim_checks
-    if any(check.code == "accuracy.claim_gap" for check in claim_checks):
-        labels.append("accuracy-claim-gap")
-    if any(check.code in ("ipw.claim_gap", "ipj.claim_gap") for check in claim_checks):
-        labels.append("efficiency-claim-gap")
+    claimed_checks = claim_checks(manifest, metrics, limits)
+    checks += claimed_checks
+    labels += claim_labels(claimed_checks)
     if any(check.status == "warn" for check in checks):
         labels.append("provisional")  # held for staff review until the warnings are looked at
     info = BundleInfo(
@@ -327,52 +320,6 @@ def _scored_result(
         claimed_accuracy=claimed,
         labels=tuple(labels),
     )
-
-
-def _claim_checks(manifest: Manifest, metrics: Metrics, limits: Limits) -> list[Check]:
-    """The submitter's claims (accuracy, IPW, IPJ) against ours: a claim above ours by more than
-    the tolerance warns (held for review). Claims are never used for anything else."""
-    checks: list[Check] = []
-    claimed = manifest.claimed_accuracy
-    if claimed is not None and claimed - metrics.accuracy > limits.claim_gap:
-        checks.append(
-            Check(
-                "accuracy.claim_gap",
-                "warn",
-                f"the bundle claims accuracy {claimed:.3f}; re-scoring gives "
-                f"{metrics.accuracy:.3f}",
-                file=MANIFEST,
-                field="claimed.accuracy",
-            )
-        )
-    for name, theirs, ours in (
-        ("ipw", manifest.claimed_ipw, metrics.ipw),
-        ("ipj", manifest.claimed_ipj, metrics.ipj),
-    ):
-        if theirs is None:
-            continue
-        if theirs > ours * (1 + EFFICIENCY_CLAIM_GAP):
-            checks.append(
-                Check(
-                    f"{name}.claim_gap",
-                    "warn",
-                    f"the bundle claims {name.upper()} {theirs:.4g}; the board computes "
-                    f"{ours:.4g} (more than {EFFICIENCY_CLAIM_GAP:.0%} below the claim)",
-                    file=MANIFEST,
-                    field=f"claimed.{name}",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    f"{name}.claim",
-                    "pass",
-                    f"claimed {name.upper()} {theirs:.4g}; the board computes {ours:.4g}",
-                    file=MANIFEST,
-                    field=f"claimed.{name}",
-                )
-            )
-    return checks
 
 
 def _check_dataset(manifest: Manifest, dataset: Dataset) -> None:

@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evaluator.checks.claims import claim_checks, claim_labels
 from evaluator.checks.flags import flag_labels
 from evaluator.checks.recordable import check_recordable
-from evaluator.engine import _claim_checks
 from evaluator.items import DatasetItems
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest_model import Manifest
@@ -160,16 +160,13 @@ def rejudge(
     )
     kept = [check for check in checks if check.code not in _METRIC_CHECKS]
     kept += check_recordable(metrics)
-    claim_checks = _claim_checks(manifest, metrics, limits)
-    kept += claim_checks
+    claimed_checks = claim_checks(manifest, metrics, limits)
+    kept += claimed_checks
     new_labels = [label for label in labels if label not in _METRIC_LABELS]
     if (results.status == STATUS_CODE["unscored"]).any():
         new_labels.append("unscored-items")
     new_labels += [label for label in flag_labels(kept) if label not in new_labels]
-    if any(check.code == "accuracy.claim_gap" for check in claim_checks):
-        new_labels.append("accuracy-claim-gap")
-    if any(check.code in ("ipw.claim_gap", "ipj.claim_gap") for check in claim_checks):
-        new_labels.append("efficiency-claim-gap")
+    new_labels += claim_labels(claimed_checks)
     if any(check.status == "warn" for check in kept):
         new_labels.append("provisional")
     return Rescored(
