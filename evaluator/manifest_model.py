@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator.errors import BundleError, register
+from evaluator.harness_report import SOURCE as IMPORT_SOURCE
 from evaluator.manifest import parse_time
 from evaluator.measurement_classes import (
     BASIS_BY_KEY,
@@ -28,7 +29,6 @@ BASIS_SCOPE = register(
     "scope 'accelerator').",
 )
 # Where a reference-harness import says which harness generation it read (evaluator.harness).
-_IMPORT_SOURCE = "ipw-harness"
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _attribution(measurement: Mapping[str, Any], imported: Mapping[str, Any]) ->
     declared = measurement.get("attribution")
     if declared:
         return str(declared)
-    if imported.get("source") == _IMPORT_SOURCE and not imported.get("generation"):
+    if imported.get("source") == IMPORT_SOURCE and not imported.get("generation"):
         return "chained"
     return DEFAULT_ATTRIBUTION
 

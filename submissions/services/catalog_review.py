@@ -15,7 +15,7 @@ import logging
 import uuid
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from evaluator.catalog import normalise_hardware_name, normalise_model_name
@@ -24,7 +24,13 @@ from evaluator.errors import BundleError
 from ..models import AIModel, CatalogAlias, Hardware, Submission
 from ..signals import board_changed
 from ..storage import local_copy
-from .catalog_sync import hardware_row, is_catalog_pending, model_row
+from .catalog_sync import (
+    hardware_entry_row,
+    hardware_row,
+    is_catalog_pending,
+    model_entry_row,
+    model_row,
+)
 from .queue import enqueue_recheck
 
 log = logging.getLogger(__name__)
@@ -38,16 +44,16 @@ class UnknownCatalogKey(Exception):
 
 def pending_names() -> dict[str, dict[str, int]]:
     """Unmapped names and how many submissions wait on each: {"hardware": {...}, "model": {...}}."""
-    out: dict[str, dict[str, int]] = {"hardware": {}, "model": {}}
-    waiting = Submission.objects.filter(catalog_pending=True).select_related("hardware", "model")
-    for submission in waiting:
-        if submission.hardware and not submission.hardware.catalog_key:
-            label = submission.hardware.label
-            out["hardware"][label] = out["hardware"].get(label, 0) + 1
-        if submission.model and not submission.model.catalog_key:
-            name = submission.model.name
-            out["model"][name] = out["model"].get(name, 0) + 1
-    return out
+    waiting = Submission.objects.filter(catalog_pending=True)
+    return {
+        kind: dict(
+            waiting.filter(**{f"{kind}__catalog_key": ""})
+            .values_list(f"{kind}__{field}")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for kind, field in (("hardware", "label"), ("model", "name"))
+    }
 
 
 @transaction.atomic
@@ -55,27 +61,26 @@ def map_name(kind: str, name: str, catalog_key: str) -> list[str]:
     """Map an unknown model or hardware name to a catalog entry and queue a re-check of every
     submission that waited on it. Returns their ids."""
     if kind == CatalogAlias.Kind.HARDWARE:
-        hardware = Hardware.objects.filter(catalog_key=catalog_key).first()
-        if hardware is None:
-            raise UnknownCatalogKey(f"no hardware entry with key {catalog_key!r}")
-        CatalogAlias.objects.update_or_create(
-            kind=kind,
-            normalised=normalise_hardware_name(name),
-            defaults={"name": name, "hardware": hardware, "model": None},
-        )
+        row: Hardware | AIModel | None = hardware_entry_row(catalog_key)
+        normalised = normalise_hardware_name(name)
         waiting = Q(hardware__label=name, hardware__catalog_key="")
     elif kind == CatalogAlias.Kind.MODEL:
-        model = AIModel.objects.filter(catalog_key=catalog_key).first()
-        if model is None:
-            raise UnknownCatalogKey(f"no model entry with key {catalog_key!r}")
-        CatalogAlias.objects.update_or_create(
-            kind=kind,
-            normalised=normalise_model_name(name),
-            defaults={"name": name, "model": model, "hardware": None},
-        )
+        row = model_entry_row(catalog_key)
+        normalised = normalise_model_name(name)
         waiting = Q(model__name=name, model__catalog_key="")
     else:
         raise ValueError(f"kind must be 'model' or 'hardware', not {kind!r}")
+    if row is None:
+        raise UnknownCatalogKey(f"no {kind} entry with key {catalog_key!r}")
+    CatalogAlias.objects.update_or_create(
+        kind=kind,
+        normalised=normalised,
+        defaults={
+            "name": name,
+            "hardware": row if kind == CatalogAlias.Kind.HARDWARE else None,
+            "model": row if kind == CatalogAlias.Kind.MODEL else None,
+        },
+    )
     ids = [
         str(pk)
         for pk in Submission.objects.filter(waiting, catalog_pending=True).values_list(

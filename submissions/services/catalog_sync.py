@@ -219,19 +219,42 @@ def server_catalog() -> Catalog:
 # -- rows for a recorded result ------------------------------------------------------------------
 
 
+def hardware_entry_row(key: str) -> Hardware | None:
+    """The row of catalog entry ``key`` (created from the server catalog on first use), or None
+    when no entry has that key."""
+    row = Hardware.objects.filter(catalog_key=key).first()
+    if row is not None:
+        return row
+    entry = server_catalog().accelerators.get(key)
+    if entry is None:
+        return None
+    return Hardware.objects.create(  # type: ignore[misc]
+        catalog_key=key, slug=_unique_slug(Hardware, key), **hardware_fields(entry)
+    )
+
+
+def model_entry_row(key: str) -> AIModel | None:
+    """As ``hardware_entry_row``, for models."""
+    row = AIModel.objects.filter(catalog_key=key).first()
+    if row is not None:
+        return row
+    entry = server_catalog().models.get(key)
+    if entry is None:
+        return None
+    return AIModel.objects.create(  # type: ignore[misc]
+        catalog_key=key, slug=_unique_slug(AIModel, key), **model_fields(entry)
+    )
+
+
 def hardware_row(manifest: Manifest, resolution: CatalogResolution) -> Hardware:
     """The catalog entry's row. Otherwise a row under the submitted label: a synthetic run's
     fictional hardware (described only by its manifest, and labelled synthetic everywhere), or an
     unknown name waiting for staff (never public until mapped). Such a row is created once and
     never overwritten by a later submission's description."""
     if resolution.hardware_key:
-        row = Hardware.objects.filter(catalog_key=resolution.hardware_key).first()
-        if row is not None:
-            return row
-        entry = server_catalog().accelerators[resolution.hardware_key]
-        return Hardware.objects.create(
-            catalog_key=entry.key, slug=_unique_slug(Hardware, entry.key), **hardware_fields(entry)
-        )  # type: ignore[arg-type]
+        entry_row = hardware_entry_row(resolution.hardware_key)
+        if entry_row is not None:
+            return entry_row
     spec = manifest.hardware
     declared = spec.declared_class if spec.declared_class in ("local", "cloud") else "cloud"
     row, _ = Hardware.objects.get_or_create(
@@ -250,13 +273,9 @@ def hardware_row(manifest: Manifest, resolution: CatalogResolution) -> Hardware:
 
 def model_row(manifest: Manifest, resolution: CatalogResolution) -> AIModel:
     if resolution.model_key:
-        row = AIModel.objects.filter(catalog_key=resolution.model_key).first()
-        if row is not None:
-            return row
-        entry = server_catalog().models[resolution.model_key]
-        return AIModel.objects.create(
-            catalog_key=entry.key, slug=_unique_slug(AIModel, entry.key), **model_fields(entry)
-        )  # type: ignore[arg-type]
+        entry_row = model_entry_row(resolution.model_key)
+        if entry_row is not None:
+            return entry_row
     # As for hardware: a fictional model described by its manifest, or a name waiting for staff.
     spec, name = manifest.model, manifest.model.id[:200]
     row, _ = AIModel.objects.get_or_create(
