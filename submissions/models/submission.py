@@ -218,6 +218,23 @@ class Evaluation(models.Model):
     latency_p50_s = models.FloatField()
     latency_p95_s = models.FloatField()
     claimed_accuracy = models.FloatField(null=True)
+    # Per-query means of the optional per-query columns (``evaluator.metrics.MEAN_COLUMNS``: input
+    # tokens, reasoning tokens, phase and rail energies, agentic turns and tool calls), over the
+    # queries that report them; null when the bundle carries none. Columns, not JSON: the board
+    # sorts and charts by them.
+    mean_input_tokens = models.FloatField(null=True)
+    mean_output_tokens = models.FloatField(null=True)
+    mean_reasoning_tokens = models.FloatField(null=True)
+    mean_prefill_energy_j = models.FloatField(null=True)
+    mean_decode_energy_j = models.FloatField(null=True)
+    mean_prefill_s = models.FloatField(null=True)
+    mean_decode_s = models.FloatField(null=True)
+    mean_cpu_energy_j = models.FloatField(null=True)
+    mean_ane_energy_j = models.FloatField(null=True)
+    mean_gpu_utilization_pct = models.FloatField(null=True)
+    mean_turns = models.FloatField(null=True)
+    mean_tool_calls = models.FloatField(null=True)
+    mean_tool_s = models.FloatField(null=True)
     per_domain = models.JSONField(default=dict)
     checks = models.JSONField(default=list)
     labels = models.JSONField(default=list)
