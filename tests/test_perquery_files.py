@@ -172,6 +172,7 @@ def test_judging_reads_the_stored_responses_not_the_bundle(
     make_bundle: Any,
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with LocalJudgeServer() as judge:
         use_judge(settings, judge)
@@ -189,10 +190,17 @@ def test_judging_reads_the_stored_responses_not_the_bundle(
             "submissions.services.rescore.local_copy",
             lambda name: (_ for _ in ()).throw(AssertionError(f"bundle read: {name}")),
         )
-        assert complete_judging(submission.pk).outcome == "created"
+        pre_judge = submission.current_evaluation
+        with django_capture_on_commit_callbacks(execute=True):
+            assert complete_judging(submission.pk).outcome == "created"
         assert len(judge.requests) == 2 * 10  # the open-ended items only (asked both ways)
     submission.refresh_from_db()
     judged = submission.current_evaluation
+    # No second full copy: the pre-judge evaluation keeps its figures, not its per-query file.
+    old_file = pre_judge.queries_file.name
+    pre_judge.refresh_from_db()
+    assert old_file and pre_judge.queries_file.name == "" and not default_storage.exists(old_file)
+    assert default_storage.exists(judged.queries_file.name)
     after = query_rows(judged)
     assert [r.method for r in after] == [r.method for r in before]
     for old, new in zip(before, after, strict=True):

@@ -293,9 +293,11 @@ def test_near_identical_trace_is_held_for_review(
     assert str(replay.pk) not in ranked and str(original.pk) in ranked
 
 
-def test_sweeper_deletes_only_old_orphan_bundle_files(
+def test_sweeper_deletes_only_old_orphan_files(
     alice: Persona, alice_key: Signer, demo_version: Any, make_bundle: Any, settings: Any
 ) -> None:
+    """Bundles, per-query files and dataset item files no row owns (a worker killed between
+    storing a file and recording its row) are deleted once old; owned or recent ones stay."""
     import os
     import time
 
@@ -303,18 +305,32 @@ def test_sweeper_deletes_only_old_orphan_bundle_files(
     from django.core.files.storage import default_storage
 
     owned = _run(upload(alice, make_bundle(demo_version, alice_key)).json()["id"])
-    old_orphan = default_storage.save("bundles/orphan-old.ipwb", ContentFile(b"PK"))
-    new_orphan = default_storage.save("bundles/orphan-new.ipwb", ContentFile(b"PK"))
+    owned_files = [
+        owned.bundle.name,
+        owned.current_evaluation.queries_file.name,
+        demo_version.items_file.name,
+    ]
+    assert all(owned_files)
+    old_orphans = [
+        default_storage.save("bundles/orphan-old.ipwb", ContentFile(b"PK")),
+        default_storage.save(f"perquery/{owned.pk}/orphan-old.parquet", ContentFile(b"PAR1")),
+        default_storage.save("dataset-items/demo/orphan-old.parquet", ContentFile(b"PAR1")),
+    ]
+    new_orphans = [
+        default_storage.save("bundles/orphan-new.ipwb", ContentFile(b"PK")),
+        default_storage.save(f"perquery/{owned.pk}/orphan-new.parquet", ContentFile(b"PAR1")),
+    ]
     two_days_ago = time.time() - 2 * 86400
-    for name in (old_orphan, owned.bundle.name):
+    for name in (*old_orphans, *owned_files):
         os.utime(default_storage.path(name), (two_days_ago, two_days_ago))
 
     services.sweep_stale_submissions()
 
-    assert not default_storage.exists(old_orphan)
-    assert default_storage.exists(new_orphan)  # may still be claimed by an upload in flight
-    assert default_storage.exists(owned.bundle.name)  # old, but a submission owns it
-    default_storage.delete(new_orphan)
+    assert [n for n in old_orphans if default_storage.exists(n)] == []
+    # Recent ones may still be claimed by a writer in flight; owned ones are never touched.
+    assert all(default_storage.exists(n) for n in (*new_orphans, *owned_files))
+    for name in new_orphans:
+        default_storage.delete(name)
 
 
 def test_listing_queued_submissions_costs_one_query_per_queued_row(

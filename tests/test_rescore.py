@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 
 from evaluator.errors import BundleError
 from evaluator.scoring import SCORER_VERSION
@@ -107,12 +108,14 @@ def test_new_scorer_version_adds_an_evaluation_and_keeps_the_old(
     )
     new = submission.current_evaluation
     assert new.scorer_version == new_scorer and new.pk != first.pk
-    # The old evaluation is untouched, per-query rows included.
+    # The old evaluation keeps its figures as history; its per-query file is released (only the
+    # current evaluation's rows are ever read: no second full copy of a million rows, issue 13).
+    old_file = first.queries_file.name
+    first_figures = (first.accuracy, first.ipw, first.n_correct)
     first.refresh_from_db()
-    assert [
-        tuple(getattr(r, n) for n in ("query_id", "status", "extracted", "reason"))
-        for r in query_rows(first)
-    ] == first_rows
+    assert (first.accuracy, first.ipw, first.n_correct) == first_figures
+    assert first.queries_file.name == "" and not default_storage.exists(old_file)
+    assert len(first_rows) == first.n_queries
     # The new one has its own per-query results with the extracted answer and the reason.
     rows = query_rows(new)
     assert len(rows) == new.n_queries == demo_version.item_count

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from evaluator.bins import bins_of
 from evaluator.types import Check, ItemResult, Metrics
@@ -54,6 +55,12 @@ def adopt(locked: Submission, result: Scored, *, flags: Iterable[Check] = ()) ->
     except Exception:
         _discard(name)
         raise
+    if locked.current_evaluation_id is not None:
+        # Only the current evaluation's per-query rows are ever read (pages, downloads, judging,
+        # routing); the earlier one keeps its figures as history, not a second full copy of the
+        # rows. Released after commit: a rolled-back recording leaves the earlier file in place.
+        previous = locked.current_evaluation_id
+        transaction.on_commit(lambda: _release_rows(previous))
     locked.current_evaluation = evaluation
     locked.labels = list(result.labels)
     locked.report = {**(locked.report or {}), "checks": [c.to_dict() for c in result.checks]}
@@ -63,11 +70,24 @@ def adopt(locked: Submission, result: Scored, *, flags: Iterable[Check] = ()) ->
     return evaluation
 
 
+def _release_rows(evaluation_id: int) -> None:
+    """Unlink a superseded evaluation's per-query file, then delete it. The row is cleared first,
+    so it never names a missing file; a file whose delete fails is an orphan for the sweeper."""
+    names = list(
+        Evaluation.objects.filter(pk=evaluation_id)
+        .exclude(queries_file="")
+        .values_list("queries_file", flat=True)
+    )
+    Evaluation.objects.filter(pk=evaluation_id).update(queries_file="")
+    for name in names:
+        _discard(name)
+
+
 def _discard(name: str) -> None:
     try:
         default_storage.delete(name)
     except Exception:  # best effort: an orphan file is harmless, and logged
-        log.warning("could not delete the unrecorded per-query file %s", name, exc_info=True)
+        log.warning("could not delete the per-query file %s", name, exc_info=True)
 
 
 def _create_evaluation(submission: Submission, result: Scored, queries_file: str) -> Evaluation:

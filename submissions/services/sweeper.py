@@ -1,7 +1,7 @@
 """The periodic sweeper (Celery beat): nothing accepted is left waiting forever.
 
 Re-enqueues submissions whose task the broker lost or whose worker died, and clears what killed
-workers and abandoned uploads leave behind (scratch copies, orphan bundle files, open multipart
+workers and abandoned uploads leave behind (scratch copies, orphan bundle and per-query files, open multipart
 uploads).
 """
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..models import Submission
 from ..storage import purge_stale_work
-from .orphans import purge_orphan_bundles
+from .orphans import purge_orphans
 from .queue import enqueue, enqueue_judging
 from .uploads import expire_direct_uploads
 
@@ -43,6 +43,6 @@ def sweep_stale_submissions() -> int:
         count += 1
     # Scratch copies left by killed workers on this host (a live task is never that old).
     purge_stale_work(settings.IPWBOARD_STALE_RUNNING_SECONDS)
-    purge_orphan_bundles(settings.IPWBOARD_ORPHAN_BUNDLE_SECONDS)
+    purge_orphans(settings.IPWBOARD_ORPHAN_FILE_SECONDS)
     expire_direct_uploads()
     return count
