@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from .board import api as board_api
+from .board.reasoning_api import ReasoningAPI
 from .board.routing_api import RoutingAPI
 from .health import healthz
 
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("submissions.api.urls")),
     path("leaderboard/", board_api.LeaderboardAPI.as_view(), name="leaderboard"),
     path("routing/", RoutingAPI.as_view(), name="routing"),
+    path("reasoning/", ReasoningAPI.as_view(), name="reasoning"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("compare/", views.compare, name="compare"),
     path("trends/", views.trends_page, name="trends"),
     path("routing/", views.routing_page, name="routing"),
+    path("reasoning/", views.reasoning_page, name="reasoning"),
     path("models/<slug:slug>/", views.model_page, name="model"),
     path("hardware/<slug:slug>/", views.hardware_page, name="hardware"),
     path("methodology/", views.methodology, name="methodology"),

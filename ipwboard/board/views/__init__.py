@@ -6,6 +6,7 @@ from .compare import compare
 from .leaderboard import hardware_page, leaderboard, model_page
 from .pages import methodology, submission_status, trends_page
 from .pair import badge, pair
+from .reasoning import reasoning_page
 from .routing import routing_page
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "methodology",
     "model_page",
     "pair",
+    "reasoning_page",
     "routing_page",
     "submission_status",
     "trends_page",
