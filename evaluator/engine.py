@@ -416,6 +416,7 @@ def _metric_inputs(dataset: Dataset, results: ItemResults) -> MetricInputs:
         ttft_s=results.ttft_s,
         output_tokens=results.output_tokens,
         domains=dataset.columns.domains(),
+        extra=results.extra,
     )
 
 

@@ -29,14 +29,14 @@ from evaluator.bundle.tables import TRACE_SCHEMA
 from evaluator.catalog import Catalog, load_catalog
 from evaluator.errors import BundleError, register
 from evaluator.harness import agentic, claims, detect, profile
-from evaluator.harness.rows import ENERGY_MISSING, ROW_INVALID, queries_table, query_rows
+from evaluator.harness.rows import ROW_INVALID, queries_table, query_rows
 from evaluator.harness_report import SOURCE, ImportReport, quirks_for
 from evaluator.manifest import FORMAT_VERSION, parse_time, validate_manifest
 from evaluator.measurement_classes import basis_fits, default_basis
 from evaluator.system_info import public_system
 from evaluator.types import Dataset
 
-__all__ = ["ENERGY_MISSING", "ROW_INVALID", "SOURCE", "ImportReport", "import_ipw_run"]
+__all__ = ["ROW_INVALID", "SOURCE", "ImportReport", "import_ipw_run"]
 
 NVML_PERIOD_S = 0.05  # the harness's energy monitor streams one reading every 50 ms
 

@@ -35,7 +35,8 @@ class ImportReport:
     rows: int = 0
     matched_by_id: int = 0
     matched_by_prompt: int = 0
-    energy_none: list[str] = field(default_factory=list)  # estimated as power_avg * latency
+    # Rows without energy: written as 0 J for the zero-energy rule (evaluator.checks.energy).
+    energy_none: list[str] = field(default_factory=list)
     energy_zero: list[str] = field(default_factory=list)  # kept: short queries read 0 J
     first_query_model_load: dict[str, Any] = field(default_factory=dict)
     null_typed_columns: list[str] = field(default_factory=list)
@@ -133,12 +134,8 @@ def quirks_for(report: ImportReport, n: int) -> list[str]:
         )
     if report.energy_none:
         quirks.append(
-            f"{len(report.energy_none)} queries had no energy; "
-            + (
-                "estimated as average power x latency"
-                if report.generation == "chained"
-                else "written as 0 J: the board's zero-energy rule imputes them (at most 5%)"
-            )
+            f"{len(report.energy_none)} queries had no energy; written as 0 J: the board's "
+            "zero-energy rule imputes them as the run's mean power x latency (at most 5%)"
         )
     if report.null_typed_columns:
         quirks.append(f"null-typed columns ignored: {', '.join(report.null_typed_columns)}")

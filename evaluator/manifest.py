@@ -38,8 +38,12 @@ MANIFEST_VERSION = register(
 )
 
 MANIFEST_NAME = "manifest.json"
-SUPPORTED_VERSIONS = frozenset({"1.0"})
-FORMAT_VERSION = "1.0"
+# The bundle format versions this reader knows (docs/bundle-format.md section 8). 1.1 only added
+# optional manifest fields and optional per-query columns, so both read alike: a 1.0 bundle is a
+# valid 1.1 bundle, and a 1.0 manifest that carries 1.1's fields (packers wrote them under 1.0
+# before the bump) stays readable, as already signed and stored bundles must.
+SUPPORTED_VERSIONS = frozenset({"1.0", "1.1"})
+FORMAT_VERSION = "1.1"  # what our packers write
 
 # Strings (with their escapes) are skipped so that brackets inside them do not count as nesting.
 _STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)

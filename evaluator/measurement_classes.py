@@ -169,6 +169,9 @@ class Basis:
     description: str
     # Scopes a meter must cover for energy_j to be summed over these rails.
     scopes: frozenset[str]
+    # energy_j adds the host CPU package to an accelerator's own rail: the physics ceiling of an
+    # accelerator scope allows for the host's power (``evaluator.checks.physics``).
+    host_cpu: bool = False
 
 
 ATTRIBUTIONS: tuple[Attribution, ...] = (
@@ -209,6 +212,7 @@ BASES: tuple[Basis, ...] = (
         "energy_j is the accelerator's energy plus the host CPU package's (RAPL) energy over the "
         "same window.",
         frozenset({"accelerator", "soc"}),
+        host_cpu=True,
     ),
     Basis(
         "wall",

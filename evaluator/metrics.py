@@ -12,6 +12,10 @@ Definitions (design guide section 3, the reference harness's):
 - **IPW** = ``a / mean_power_w``, **IPJ** = ``a / mean_energy_j``. NaN when the denominator is 0 or
   unknown (nothing to divide by is not "infinitely efficient").
 - energy per 1k output tokens and throughput use the queries whose token count is known.
+- per-query means (``MEAN_COLUMNS``, ``query_means``): the plain mean of a per-query column (input,
+  output and reasoning tokens, phase and rail energies, utilisation, agentic turns and tool calls)
+  over the queries that report it, None when none does; reasoning tokens only when every query
+  reports them (see ``query_means``). Raw values: the zero-energy imputation is for ``energy_j``.
 
 Confidence intervals (95 %, percentile, over queries): every statistic above is a ratio of sums over
 queries, so a resample only needs six sums. Resampling draws query *counts* and multiplies them into
@@ -29,8 +33,8 @@ same intervals, on any machine.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +49,29 @@ _CHUNK_DRAWS = 2_000_000  # query draws materialised at once by the classic boot
 # Columns of the per-query statistics matrix.
 _SCORED, _CORRECT, _E_OK, _E, _P_OK, _P = range(6)
 
+# The evaluation's per-query means, declared once: ``Evaluation`` field -> the per-query column it
+# averages. The engine computes them (``query_means``), the recorder stores them by iterating
+# ``Metrics.means``, and the backfill migration calls the same function on a per-query file. Every
+# column but output_tokens is an optional one (``evaluator.results.EXTRA_COLUMNS``), carried in
+# ``MetricInputs.extra`` when the run reports it.
+MEAN_COLUMNS: Mapping[str, str] = {
+    "mean_input_tokens": "input_tokens",
+    "mean_output_tokens": "output_tokens",
+    "mean_reasoning_tokens": "reasoning_tokens",
+    "mean_prefill_energy_j": "prefill_energy_j",
+    "mean_decode_energy_j": "decode_energy_j",
+    "mean_prefill_s": "prefill_s",
+    "mean_decode_s": "decode_s",
+    "mean_cpu_energy_j": "cpu_energy_j",
+    "mean_ane_energy_j": "ane_energy_j",
+    "mean_gpu_utilization_pct": "gpu_utilization_pct",
+    "mean_turns": "turns",
+    "mean_tool_calls": "tool_calls",
+    "mean_tool_s": "tool_s",
+}
+# Columns whose mean exists only when every query reports them (see ``query_means``).
+_ALL_OR_NOTHING = frozenset({"reasoning_tokens"})
+
 
 @dataclass(frozen=True)
 class MetricInputs:
@@ -55,6 +82,9 @@ class MetricInputs:
     ttft_s: np.ndarray  # float64[n], NaN where missing
     output_tokens: np.ndarray  # float64[n], NaN where missing
     domains: list[str]
+    # Optional per-query columns by name (MEAN_COLUMNS' values), float64[n], NaN where missing;
+    # a column the run does not report is absent.
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.domains)
@@ -71,6 +101,11 @@ class MetricInputs:
             if array.shape != (n,):
                 raise ValueError(f"{name} has shape {array.shape}, expected ({n},)")
             object.__setattr__(self, name, array)
+        extra = {name: np.asarray(values, dtype=np.float64) for name, values in self.extra.items()}
+        for name, array in extra.items():
+            if array.shape != (n,):
+                raise ValueError(f"extra column {name} has shape {array.shape}, expected ({n},)")
+        object.__setattr__(self, "extra", extra)
 
     @property
     def n(self) -> int:
@@ -91,6 +126,11 @@ class MetricInputs:
             ttft_s=np.array([opt(r.ttft_s) for r in rows], dtype=np.float64),
             output_tokens=np.array([opt(r.output_tokens) for r in rows], dtype=np.float64),
             domains=[r.domain for r in rows],
+            extra={
+                column: np.array([opt(getattr(r, column)) for r in rows], dtype=np.float64)
+                for column in MEAN_COLUMNS.values()
+                if column != "output_tokens" and any(getattr(r, column) is not None for r in rows)
+            },
         )
 
 
@@ -238,6 +278,31 @@ def _per_domain(inputs: MetricInputs, matrix: np.ndarray) -> dict[str, DomainMet
     return result
 
 
+def query_means(inputs: MetricInputs) -> dict[str, float | None]:
+    """``MEAN_COLUMNS``' means: each column's mean over the queries that report it (NaN is "not
+    reported" and left out), None when no query does.
+
+    Reasoning tokens are all or nothing: their mean is None unless every query reports them. A
+    missing count is not a zero (the run could not tell reasoning from answer for that query), and
+    the queries that do report it are not a random sample (a harness that finds reasoning by its
+    thinking block reports it where there was a block), so a mean over the reporters would
+    overstate the run's reasoning per query, the x-axis of the board's IPW-versus-reasoning chart.
+    Every query, not every scored query: the count describes the generation, which judging does
+    not change, so the mean is the same before and after the open-ended items are judged. The
+    other columns are measurements of their own (a rail or a phase metered for some queries): the
+    mean of what was measured is what it says.
+    """
+    unreported = np.full(inputs.n, np.nan)
+    means: dict[str, float | None] = {}
+    for name, column in MEAN_COLUMNS.items():
+        values = inputs.output_tokens if column == "output_tokens" else inputs.extra.get(column)
+        values = unreported if values is None else values
+        known = np.isfinite(values)
+        complete = bool(known.all()) or column not in _ALL_OR_NOTHING
+        means[name] = float(values[known].mean()) if known.any() and complete else None
+    return means
+
+
 def compute_metrics(inputs: MetricInputs, *, seed: int = 0, resamples: int = 1000) -> Metrics:
     """All board metrics for one evaluation. ``n`` must be at least 1."""
     n = inputs.n
@@ -283,7 +348,8 @@ def compute_metrics(inputs: MetricInputs, *, seed: int = 0, resamples: int = 100
         latency_p50_s=float(np.percentile(inputs.latency_s, 50)),
         latency_p95_s=float(np.percentile(inputs.latency_s, 95)),
         per_domain=_per_domain(inputs, matrix),
+        means=query_means(inputs),
     )
 
 
-__all__ = ["MetricInputs", "bootstrap_intervals", "compute_metrics"]
+__all__ = ["MEAN_COLUMNS", "MetricInputs", "bootstrap_intervals", "compute_metrics", "query_means"]

@@ -26,7 +26,7 @@ from evaluator.checks.recordable import check_recordable
 from evaluator.items import DatasetItems
 from evaluator.limits import DEFAULT_LIMITS, Limits
 from evaluator.manifest_model import Manifest
-from evaluator.metrics import MetricInputs, compute_metrics
+from evaluator.metrics import MetricInputs, compute_metrics, query_means
 from evaluator.results import EXTRA_COLUMNS, STATUS_CODE, STATUSES, ItemResults
 from evaluator.scoring import Judge, score_item
 from evaluator.types import Check, ItemResult, Metrics
@@ -63,6 +63,15 @@ def _numbers(column: pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
 
+def _extra(table: pa.Table) -> dict[str, np.ndarray]:
+    """The optional per-query columns the run reported (a column of nulls was not reported)."""
+    return {
+        name: _numbers(table.column(name))
+        for name in EXTRA_COLUMNS
+        if name in table.column_names and table.column(name).null_count < table.num_rows
+    }
+
+
 def metric_inputs(table: pa.Table) -> MetricInputs:
     """The metric inputs from per-query columns (any row order: the metrics are order-free
     sums, percentiles and a bootstrap seeded over rows, so callers pass dataset order)."""
@@ -75,12 +84,30 @@ def metric_inputs(table: pa.Table) -> MetricInputs:
         ttft_s=_numbers(table.column("ttft_s")),
         output_tokens=_numbers(table.column("output_tokens")),
         domains=table.column("domain").to_pylist(),
+        extra=_extra(table),
     )
 
 
 def metrics_of(table: pa.Table, *, seed: int = 0) -> Metrics:
     """``compute_metrics`` over a per-query table in dataset order (the engine's formula)."""
     return compute_metrics(metric_inputs(table), seed=seed)
+
+
+# What ``means_of`` reads of a per-query file (the backfill of ``Evaluation``'s means).
+MEAN_INPUT_COLUMNS: tuple[str, ...] = (
+    "status",
+    "domain",
+    "energy_j",
+    "latency_s",
+    "ttft_s",
+    "output_tokens",
+    *EXTRA_COLUMNS,
+)
+
+
+def means_of(table: pa.Table) -> dict[str, float | None]:
+    """The per-query means (``evaluator.metrics.query_means``) of a per-query table."""
+    return query_means(metric_inputs(table))
 
 
 def judge_rows(table: pa.Table, items: DatasetItems, judge: Judge) -> pa.Table:
@@ -110,11 +137,6 @@ def judge_rows(table: pa.Table, items: DatasetItems, judge: Judge) -> pa.Table:
 def item_results(table: pa.Table, items: DatasetItems) -> ItemResults:
     """The engine's columnar results from a per-query table in dataset order."""
     codes = pc.index_in(table.column("status"), value_set=pa.array(STATUSES))
-    extra = {
-        name: _numbers(table.column(name))
-        for name in EXTRA_COLUMNS
-        if name in table.column_names and table.column(name).null_count < table.num_rows
-    }
     return ItemResults(
         items,
         codes.to_numpy(zero_copy_only=False).astype(np.uint8),
@@ -125,7 +147,7 @@ def item_results(table: pa.Table, items: DatasetItems) -> ItemResults:
         ttft_s=_numbers(table.column("ttft_s")),
         output_tokens=_numbers(table.column("output_tokens")),
         response=pc.fill_null(table.column("response"), ""),
-        extra=extra,
+        extra=_extra(table),
     )
 
 
@@ -155,6 +177,7 @@ def rejudge(
             ttft_s=results.ttft_s,
             output_tokens=results.output_tokens,
             domains=items.domains(),
+            extra=results.extra,
         ),
         seed=seed,
     )

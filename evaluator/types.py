@@ -145,6 +145,9 @@ class Metrics:
     latency_p50_s: float
     latency_p95_s: float
     per_domain: Mapping[str, DomainMetrics]
+    # ``Evaluation`` field -> mean of a per-query column, None where no query reports it
+    # (``evaluator.metrics.MEAN_COLUMNS`` and ``query_means``).
+    means: Mapping[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ class DemoModel:
     skill: float  # probability of a correct answer on an average item
     tokens_per_s_scale: float  # relative decode speed (smaller models decode faster)
     release: str  # ISO date, for the catalog
+    # A "thinking" model: part of its output tokens are hidden reasoning, which its runs report
+    # (reasoning_tokens); the others report 0. Illustrates the reasoning chart, nothing more.
+    thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ MODELS: tuple[DemoModel, ...] = (
     DemoModel("demo/sparrow-1b", "sparrow", 1.0, 1.0, 0.38, 2.6, "2023-05-01"),
     DemoModel("demo/sparrow-3b", "sparrow", 3.0, 3.0, 0.52, 1.8, "2024-02-01"),
     DemoModel("demo/heron-8b", "heron", 8.0, 8.0, 0.66, 1.0, "2024-09-01"),
-    DemoModel("demo/heron-moe-30b-a3b", "heron", 30.0, 3.0, 0.74, 1.6, "2025-04-01"),
+    DemoModel("demo/heron-moe-30b-a3b", "heron", 30.0, 3.0, 0.74, 1.6, "2025-04-01", True),
     DemoModel("demo/condor-70b", "condor", 70.0, 70.0, 0.82, 0.35, "2025-02-01"),
 )
 HARDWARE: tuple[DemoHardware, ...] = (
@@ -127,6 +130,12 @@ MIXED_PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+# One synthetic agentic run (tasks of several turns and tool calls): the agentic track's demo.
+AGENTIC_PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("demo/heron-8b", "Demo Workstation GPU", "2025-10-07", "fp8", "demo-engine"),
+)
+
+
 def demo_runs(
     demo_dataset: Dataset, mixed_dataset: Dataset
 ) -> Iterator[tuple[str, dict[str, Any], pa.Table, pa.Table]]:
@@ -155,6 +164,18 @@ def demo_runs(
             seed=2000 + index,
         )
         yield f"demo-mixed-{index:02d}.ipwb", manifest, queries, trace
+    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(AGENTIC_PAIRS):
+        manifest, queries, trace = synth_run(
+            demo_dataset,
+            find_model(model_id),
+            find_hardware(hw_label),
+            run_date=run_date,
+            quantization=quant,
+            engine=engine,
+            seed=3000 + index,
+            agentic=True,
+        )
+        yield f"demo-agentic-{index:02d}.ipwb", manifest, queries, trace
 
 
 def _wrong_number(reference: str, rng: np.random.Generator) -> str:
@@ -206,9 +227,16 @@ def synth_run(
     seed: int = 0,
     claimed_accuracy: float | None = None,
     challenge: str | None = None,
+    agentic: bool = False,
 ) -> tuple[dict[str, Any], pa.Table, pa.Table]:
-    """Manifest, queries table and a consistent power trace for one simulated run."""
+    """Manifest, queries table and a consistent power trace for one simulated run.
+
+    Like a current reference-harness run it reports per-phase energy and duration (prefill up to
+    the first token, decode after it) and reasoning tokens; an ``agentic`` run's rows are tasks of
+    several model turns and tool calls, the tools' time spent at idle power."""
     rng = np.random.default_rng(seed)
+    # Agentic draws come from their own stream, so single-turn runs stay exactly as they were.
+    task_rng = np.random.default_rng(seed + 7919)
     start = datetime.fromisoformat(run_date).replace(tzinfo=UTC, hour=9)
     t0 = start.timestamp()
     rows: dict[str, list[Any]] = {
@@ -222,6 +250,12 @@ def synth_run(
             "latency_s",
             "started_at",
             "ended_at",
+            "reasoning_tokens",
+            "prefill_s",
+            "decode_s",
+            "turns",
+            "tool_calls",
+            "tool_s",
         )
     }
     clock = t0 + 1.0  # the trace starts a second before the first query
@@ -235,16 +269,29 @@ def synth_run(
         ttft = 0.04 + input_tokens / (speed * 40) + float(rng.exponential(0.02))
         latency = ttft + output_tokens / speed
         load = min(1.0, 0.45 + 0.5 * np.sqrt(model.params_active_b / 70.0)) * rng.uniform(0.9, 1.0)
+        # The tokens beyond the visible answer are the thinking model's hidden reasoning.
+        rows["reasoning_tokens"].append(output_tokens - len(response) // 4 if model.thinking else 0)
+        rows["prefill_s"].append(ttft)
+        rows["decode_s"].append(latency - ttft)
+        turns, tool_calls, tool_s = 1, 0, 0.0
+        if agentic:
+            tool_calls = int(task_rng.integers(1, 5))
+            turns = tool_calls + 1
+            tool_s = float(task_rng.exponential(0.4, size=tool_calls).sum())
+        rows["turns"].append(turns)
+        rows["tool_calls"].append(tool_calls)
+        rows["tool_s"].append(tool_s)
         rows["query_id"].append(item.id)
         rows["response"].append(response)
         rows["input_tokens"].append(input_tokens)
         rows["output_tokens"].append(output_tokens)
         rows["ttft_s"].append(ttft)
-        rows["latency_s"].append(latency)
+        # A task's latency includes its tool calls, spent at idle power after the model's turns.
+        rows["latency_s"].append(latency + tool_s)
         rows["started_at"].append(clock)
-        rows["ended_at"].append(clock + latency)
+        rows["ended_at"].append(clock + latency + tool_s)
         loads.append((clock, clock + latency, float(load)))
-        clock += latency + SAMPLING_PERIOD_S * 2
+        clock += latency + tool_s + SAMPLING_PERIOD_S * 2
     end = clock + 1.0
 
     # Power sampled every period; cumulative energy integrates it, and each query's energy is the
@@ -256,15 +303,25 @@ def synth_run(
         power[mask] = hardware.idle_w + hardware.load_w * load
     power = power * rng.normal(1.0, 0.02, size=power.shape)
     energy = np.concatenate([[0.0], np.cumsum(power[:-1] * SAMPLING_PERIOD_S)]) + 1000.0
-    per_query = []
-    for q_start, q_end, _ in loads:
-        e0, e1 = np.interp([q_start, q_end], times, energy)
+    per_query, prefill = [], []
+    for (q_start, _, _), ttft_s, latency_s in zip(
+        loads, rows["ttft_s"], rows["latency_s"], strict=True
+    ):
+        e0, e_first, e1 = np.interp([q_start, q_start + ttft_s, q_start + latency_s], times, energy)
         per_query.append(float(e1 - e0))
+        prefill.append(float(e_first - e0))
+    rows["prefill_energy_j"] = prefill
+    rows["decode_energy_j"] = [e - p for e, p in zip(per_query, prefill, strict=True)]
+    if not agentic:  # single-turn rows carry no agentic columns
+        for name in ("turns", "tool_calls", "tool_s"):
+            del rows[name]
     queries = pa.table(
         {
             **rows,
             "energy_j": per_query,
-            "power_avg_w": [e / (b - a) for e, (a, b, _) in zip(per_query, loads, strict=True)],
+            "power_avg_w": [
+                e / latency for e, latency in zip(per_query, rows["latency_s"], strict=True)
+            ],
         }
     )
     trace = pa.table(
@@ -314,6 +371,8 @@ def synth_run(
         "claimed": {} if claimed_accuracy is None else {"accuracy": claimed_accuracy},
         "notes": "Synthetic demo data generated by ipwboard's seed command.",
     }
+    if agentic:
+        manifest["workload"] = {"kind": "agentic", "agent": "demo-agent"}
     return manifest, queries, trace
 
 

@@ -65,7 +65,8 @@ def build(
     )
     (change or measured())(manifest)
     if power_factor != 1.0:
-        for name in ("energy_j", "power_avg_w"):
+        # Phase energies are parts of energy_j: a scaled run scales them too.
+        for name in ("energy_j", "power_avg_w", "prefill_energy_j", "decode_energy_j"):
             index = queries.schema.get_field_index(name)
             scaled = pa.array([v * power_factor for v in queries.column(name).to_pylist()])
             queries = queries.set_column(index, name, scaled)

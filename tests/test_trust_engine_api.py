@@ -61,7 +61,12 @@ def _rewrite_queries(path: Path, out: Path, signer: Signer, change: Any) -> Path
 
 def _set(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
     index = table.schema.get_field_index(name)
-    return table.set_column(index, table.schema.field(index), pa.array(values))
+    table = table.set_column(index, table.schema.field(index), pa.array(values))
+    if name == "energy_j":  # the phase split of the old energies would no longer add up
+        table = table.drop_columns(
+            [c for c in ("prefill_energy_j", "decode_energy_j") if c in table.column_names]
+        )
+    return table
 
 
 def _check(submission: Submission, code: str) -> dict[str, Any]:

@@ -323,7 +323,10 @@ def _check_types(handle: pq.ParquetFile, optional: tuple[Column, ...]) -> None:
     for column in optional:
         if schema.names.count(column.name) > 1:
             raise BundleError(
-                Q["schema"], f"column {column.name!r} appears twice", file=QUERIES_NAME
+                Q["schema"],
+                f"column {column.name!r} appears twice",
+                file=QUERIES_NAME,
+                field=column.name,
             )
         actual = schema.field(column.name).type
         if actual not in _COMPATIBLE[column.type] and not pa.types.is_null(actual):
@@ -384,9 +387,10 @@ def _check_optional(batch: dict[str, np.ndarray], offset: int) -> None:
                 PHASE_ENERGY,
                 "prefill_energy_j",
                 offset + row,
-                f"prefill + decode energy is {spent[row]:.4g} J at row {offset + row} but the "
-                f"query's energy_j is {energy[row]:.4g} J: a phase cannot cost more than the "
-                f"query (allowance {PHASE_ENERGY_TOLERANCE:.0%})",
+                f"prefill + decode energy (prefill_energy_j + decode_energy_j) is "
+                f"{spent[row]:.4g} J at row {offset + row} but the query's energy_j is "
+                f"{energy[row]:.4g} J: a phase cannot cost more than the query (allowance "
+                f"{PHASE_ENERGY_TOLERANCE:.0%})",
             )
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from evaluator.catalog import Accelerator, ModelEntry
 from evaluator.errors import BundleError, register
 from evaluator.manifest_model import Manifest
-from evaluator.measurement_classes import SCOPE_BY_KEY
+from evaluator.measurement_classes import BASIS_BY_KEY, SCOPE_BY_KEY
 from evaluator.types import Check
 
 QUERIES = "queries.parquet"
@@ -86,6 +86,23 @@ class PhysicsRules:
     # At the wall a machine draws its devices plus a host (CPU, memory, fans, PSU losses).
     wall_host_allowance_w: float = 1500.0
     wall_factor: float = 1.5
+    # An energy basis that adds the host CPU package to the accelerator's rail (``cpu_accelerator``:
+    # NVML + RAPL) can exceed the accelerator's rating by the host CPUs' power. Which CPU and how
+    # many sockets is not known (the manifest's cpu_brand is free text, and RAPL sums every
+    # package), so the allowance is per class of the accelerator, from the catalog's CPU ratings:
+    # a server takes two sockets of its highest-rated CPU (AMD EPYC 9654, 400 W); a workstation
+    # two 350 W sockets (Xeon W / Threadripper PRO class); a desktop one Core i9-13900K at its
+    # Maximum Turbo Power (253 W, rounded up); a laptop an HX-class CPU's 157 W turbo; an edge
+    # module or phone shares one power budget with its CPU, so little is added. Once per run,
+    # not per device: the host's CPUs feed all its accelerators.
+    host_cpu_allowance_by_class_w: tuple[tuple[str, float], ...] = (
+        ("datacenter", 800.0),
+        ("workstation", 700.0),
+        ("desktop", 300.0),
+        ("laptop", 160.0),
+        ("edge", 30.0),
+        ("phone", 10.0),
+    )
 
 
 RULES = PhysicsRules()
@@ -95,6 +112,7 @@ def describe_rules(rules: PhysicsRules = RULES) -> list[tuple[str, str]]:
     """(rule, how it is applied) rows for the methodology page, from the numbers in force."""
     idle = ", ".join(f"{c} {w:g} W" for c, w in rules.idle_floor_by_class_w)
     ceiling = ", ".join(f"{c} {w:g} W" for c, w in rules.ceiling_by_class_w)
+    host = ", ".join(f"{c} {w:g} W" for c, w in rules.host_cpu_allowance_by_class_w)
     return [
         (
             BELOW_IDLE,
@@ -110,7 +128,8 @@ def describe_rules(rules: PhysicsRules = RULES) -> list[tuple[str, str]]:
             f"power) x device count rejects, as does more than {rules.max_outlier_share:.0%} of "
             f"single queries above it. At the wall: {rules.wall_factor:g} x rated power x count "
             f"+ {rules.wall_host_allowance_w:g} W for the host. Without a published rating, the "
-            f"class ceiling ({ceiling}).",
+            f"class ceiling ({ceiling}). With the energy basis CPU package + accelerator, the "
+            f"accelerator ceiling adds the host CPUs' power once, by class ({host}).",
         ),
         (
             ROOFLINE,
@@ -183,10 +202,29 @@ class PowerBounds:
     basis: str  # how they were derived, for messages and the methodology page
 
 
+def host_cpu_allowance_w(
+    scope: str, energy_basis: str, entry: Accelerator, rules: PhysicsRules = RULES
+) -> float:
+    """What the host CPUs may add to an accelerator's ceiling: only when energy_j sums the host
+    CPU package too (a basis with ``host_cpu``) and the bound is the devices' own rating (a
+    package's rating already covers its CPU, and the wall has its own host allowance)."""
+    basis = BASIS_BY_KEY.get(energy_basis)
+    device = (SCOPE_BY_KEY[scope].bounds if scope in SCOPE_BY_KEY else "device") == "device"
+    if basis is None or not basis.host_cpu or not device:
+        return 0.0
+    return _by_class(rules.host_cpu_allowance_by_class_w, entry.device_class, 800.0)
+
+
 def power_bounds(
-    scope: str, entry: Accelerator, count: int, rules: PhysicsRules = RULES
+    scope: str,
+    entry: Accelerator,
+    count: int,
+    rules: PhysicsRules = RULES,
+    *,
+    energy_basis: str = "",
 ) -> PowerBounds:
-    """Mean-power bounds for ``count`` devices of ``entry`` metered in ``scope``."""
+    """Mean-power bounds for ``count`` devices of ``entry`` metered in ``scope``, energy summed
+    over ``energy_basis`` (``measurement_classes.BASES``; empty: the scope's own rails)."""
     idle, rated = idle_floor_w(entry, rules), rated_power_w(entry, rules)
     bounds = SCOPE_BY_KEY[scope].bounds if scope in SCOPE_BY_KEY else "device"
     floor = idle * count * rules.idle_margin
@@ -197,11 +235,14 @@ def power_bounds(
             f" x rated {rated:g} W x {count} + {rules.wall_host_allowance_w:g} W host"
         )
     else:
-        ceiling = rated * count * (1 + rules.tdp_margin)
+        host = host_cpu_allowance_w(scope, energy_basis, entry, rules)
+        ceiling = rated * count * (1 + rules.tdp_margin) + host
         basis = (
             f"{bounds}: >= {rules.idle_margin:g} x idle {idle:g} W x {count}; <= "
             f"{1 + rules.tdp_margin:g} x rated {rated:g} W x {count}"
         )
+        if host:
+            basis += f" + {host:g} W host CPU ({entry.device_class} host, basis {energy_basis})"
     return PowerBounds(floor, ceiling, basis)
 
 
@@ -246,7 +287,9 @@ def check_physics(
             )
         ]
     count = manifest.hardware.count
-    bounds = power_bounds(manifest.measurement.scope, hardware, count, rules)
+    bounds = power_bounds(
+        manifest.measurement.scope, hardware, count, rules, energy_basis=manifest.measurement.basis
+    )
     metered = (energy_j > 0) & (latency_s > 0)
     power = np.divide(energy_j, latency_s, out=np.zeros_like(energy_j), where=latency_s > 0)
     checks: list[Check] = []

@@ -69,7 +69,7 @@ def _trace_power_limit(manifest: Manifest, entry: Accelerator | None, limits: Li
     (looser, instantaneous) factor, or the generic per-device limits for unknown hardware."""
     count, scope = manifest.hardware.count, manifest.measurement.scope
     if entry is not None:
-        bounds = power_bounds(scope, entry, count)
+        bounds = power_bounds(scope, entry, count, energy_basis=manifest.measurement.basis)
         return bounds.ceiling_w * limits.tdp_factor
     if scope == "wall":
         return count * limits.max_wall_power_w_per_device

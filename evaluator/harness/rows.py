@@ -20,9 +20,6 @@ from evaluator.harness_report import ImportReport
 from evaluator.types import Dataset
 
 ROW_INVALID = register("harness.row.invalid", "A run row lacks its latency.")
-ENERGY_MISSING = register(
-    "harness.energy.missing", "A run row has neither energy nor average power to estimate it."
-)
 
 
 def _float(value: Any) -> float | None:
@@ -52,21 +49,12 @@ def _profile_values(
             field="latency_metrics.total_query_seconds",
         )
     energy, watts = profile.row_values(metrics, basis, latency)
-    if energy is None and generation == "chained":
-        # The chained runner wrote None after a counter reset; kept as before: power x latency.
-        if watts["power_avg_w"] is None:
-            raise BundleError(
-                ENERGY_MISSING,
-                f"row {index} ({query_id}) has no per_query_joules and no average power",
-                row=index,
-                field="energy_metrics.per_query_joules",
-            )
-        energy = watts["power_avg_w"] * latency
-        report.energy_none.append(query_id)
-    elif energy is None:
-        # The in-window runner writes None for a negative counter delta; ipw analyze imputes it
-        # like a zero. Written as 0 J, it falls under the board's one zero-energy rule
-        # (evaluator.checks.energy: at most 5 % of rows, each counted as P_bar x t_q).
+    if energy is None:
+        # No energy: the chained runner writes None after a counter reset, the in-window one for
+        # a negative counter delta, and ipw analyze imputes both like a zero. Written as 0 J, every
+        # generation falls under the board's one zero-energy rule (evaluator.checks.energy: at
+        # most 5 % of rows, each counted as the run's P_bar x t_q), applied by the engine. No
+        # per-row estimate here (the chained path once used the row's average power x latency).
         energy = 0.0
         report.energy_none.append(query_id)
     elif energy == 0:

@@ -116,6 +116,7 @@ def _create_evaluation(submission: Submission, result: Scored, queries_file: str
         ttft_p95_s=m.ttft_p95_s,
         latency_p50_s=m.latency_p50_s,
         latency_p95_s=m.latency_p95_s,
+        **m.means,  # the per-query means, by Evaluation field (evaluator.metrics.MEAN_COLUMNS)
         claimed_accuracy=result.claimed_accuracy,
         per_domain={name: vars(dm) for name, dm in m.per_domain.items()},
         checks=[check.to_dict() for check in result.checks],

@@ -45,6 +45,35 @@ def test_bad_bundle_is_rejected_with_its_code(
     assert not any(p.name.startswith("ipwb-") for p in tmp_path.iterdir())
 
 
+def test_optional_column_errors_name_the_column_and_row(
+    valid_bundle: Path,
+    corpus_dataset: Dataset,
+    trusted_keys: dict[str, bytes],
+    tmp_path: Path,
+) -> None:
+    """Each rule of the optional per-query columns has a case, and its error says where."""
+    from badbundles.cases_optional import EXPECTED_WHERE
+
+    from evaluator.bundle.tables import OPTIONAL_QUERY_NAMES
+
+    cases = [c for c in CASES if c.name in EXPECTED_WHERE]
+    assert {c.expected_code for c in cases} == {
+        "bundle.queries.optional_invalid",
+        "bundle.queries.phase_energy",
+        "bundle.queries.non_finite",
+        "bundle.queries.schema",
+    }
+    assert {f"optional_{n}_negative" for n in OPTIONAL_QUERY_NAMES} <= {c.name for c in cases}
+    for case in cases:
+        with pytest.raises(BundleError) as raised:
+            evaluate(case.build(valid_bundle, tmp_path), corpus_dataset, trusted_keys=trusted_keys)
+        error, (field, row) = raised.value, EXPECTED_WHERE[case.name]
+        assert (error.code, error.field, error.row) == (case.expected_code, field, row), case.name
+        assert error.file == "queries.parquet" and field in error.message, error.message
+        if row is not None:
+            assert f"row {row}" in error.message, error.message
+
+
 def test_the_valid_bundle_itself_passes(
     valid_bundle: Path, corpus_dataset: Dataset, trusted_keys: dict[str, bytes]
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,12 +14,14 @@ from badbundles import (
     CORPUS_KEY,
     OTHER_KEY,
     T0,
+    corpus_trusted_keys,
     make_manifest,
     make_queries,
     make_trace,
     make_valid_bundle,
     read_members,
 )
+from conftest import HARNESS_RUN
 
 from evaluator.bundle import (
     ALLOWED_MEMBERS,
@@ -30,7 +34,9 @@ from evaluator.bundle import (
 from evaluator.bundle.tables import QUERY_SCHEMA, TRACE_SCHEMA
 from evaluator.engine import evaluate
 from evaluator.errors import BundleError
-from evaluator.keys import fingerprint, public_key_bytes
+from evaluator.harness_import import import_ipw_run
+from evaluator.keys import fingerprint, generate_private_key, public_key_bytes
+from evaluator.manifest import FORMAT_VERSION, SUPPORTED_VERSIONS, validate_manifest
 from evaluator.types import Dataset
 
 
@@ -161,3 +167,36 @@ def test_write_trace_streams_many_readings(tmp_path: Path) -> None:
     readings = ((i * 50_000_000, 100.0, i * 5.0) for i in range(200_000))
     path = write_trace(readings, tmp_path / "trace.parquet")
     assert pq.ParquetFile(path).metadata.num_rows == 200_000
+
+
+# -- format versions (docs/bundle-format.md section 8) --------------------------------------------
+
+
+def test_packers_write_1_1_and_readers_keep_reading_1_0(
+    tmp_path: Path, valid_bundle: Path, corpus_dataset: Dataset, harness_dataset: Dataset
+) -> None:
+    manifest, queries, *_ = import_ipw_run(HARNESS_RUN, harness_dataset)
+    assert FORMAT_VERSION == "1.1" and {"1.0", "1.1"} == SUPPORTED_VERSIONS
+    assert manifest["format_version"] == "1.1"
+    key = generate_private_key()
+    raw = public_key_bytes(key)
+    bundle = pack_bundle(tmp_path / "new.ipwb", manifest, queries)
+    sign_bundle(bundle, key)
+    with zipfile.ZipFile(bundle) as archive:
+        envelope = json.loads(archive.read("signature.dsse.json"))
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["predicate"]["format_version"] == "1.1"
+    assert statement["predicateType"] == "https://ipwboard.dev/bundle/v1"  # same major
+    result = evaluate(bundle, harness_dataset, trusted_keys={fingerprint(raw): raw})
+    assert "format 1.1" in next(c.message for c in result.checks if c.code == "manifest.valid")
+    # A 1.0 bundle (the corpus writes one) is still read.
+    old = evaluate(valid_bundle, corpus_dataset, trusted_keys=corpus_trusted_keys())
+    assert "format 1.0" in next(c.message for c in old.checks if c.code == "manifest.valid")
+    # 1.1's optional fields under 1.0: how packers wrote them before the bump; still valid.
+    assert manifest["measurement"]["attribution"] == "chained"
+    validate_manifest({**manifest, "format_version": "1.0"})
+    for unknown in ("1.2", "2.0", "1"):
+        with pytest.raises(BundleError) as raised:
+            validate_manifest({**manifest, "format_version": unknown})
+        assert raised.value.code == "bundle.manifest.unsupported_version"
+        assert raised.value.field == "format_version" and "1.0, 1.1" in raised.value.message

@@ -233,6 +233,31 @@ def test_wall_scope_allows_a_host(catalog) -> None:
         _physics(catalog, wall, **_run(45_900.0))
 
 
+def test_cpu_plus_accelerator_basis_allows_the_host_cpu(catalog) -> None:
+    """An honest NVML + RAPL run near the GPU's TDP: 650 W of H100 and 300 W of host CPU."""
+    both = _manifest(measurement__basis="cpu_accelerator")
+    with pytest.raises(BundleError) as raised:  # the same watts on the GPU's rail alone
+        _physics(catalog, _manifest(), **_run(950.0))
+    assert raised.value.code == "physics.power_above_tdp"
+    checks = _physics(catalog, both, **_run(950.0))
+    assert all(c.status == "pass" for c in checks), checks
+    bounds = power_bounds("accelerator", h100(catalog), 1, energy_basis="cpu_accelerator")
+    allowance = dict(RULES.host_cpu_allowance_by_class_w)["datacenter"]
+    assert bounds.ceiling_w == power_bounds("accelerator", h100(catalog), 1).ceiling_w + allowance
+    assert "host CPU" in bounds.basis
+    # Once per host, not per device; and never beyond what a server's CPUs can add.
+    eight = power_bounds("accelerator", h100(catalog), 8, energy_basis="cpu_accelerator")
+    assert eight.ceiling_w == power_bounds("accelerator", h100(catalog), 8).ceiling_w + allowance
+    with pytest.raises(BundleError) as raised:
+        _physics(catalog, both, **_run(2_500.0))
+    assert raised.value.code == "physics.power_above_tdp"
+    assert "host CPU" in raised.value.message
+    # A package's rating already covers its CPU; the wall has its own host allowance.
+    assert power_bounds("soc", h100(catalog), 1, energy_basis="cpu_accelerator") == power_bounds(
+        "soc", h100(catalog), 1
+    )
+
+
 def test_roofline_and_speculative_decoding(catalog) -> None:
     entry = h100(catalog)
     model = catalog.resolve_model("llama3.2:1b").entry
@@ -277,6 +302,27 @@ def test_honest_measured_run_of_catalog_pair_is_resolved(
     assert result.bundle.catalog.model_key == catalog.resolve_model("llama3.2:1b").entry.key
     codes = {c.code: c.status for c in result.checks}
     assert codes["physics.power"] == "pass" and codes["catalog.resolved"] == "pass"
+
+
+def test_honest_cpu_plus_accelerator_run_near_the_gpu_tdp_passes_with_trace(
+    tmp_path: Path, corpus_dataset: Dataset, trusted_keys: dict[str, bytes]
+) -> None:
+    from badbundles.cases_physics import cpu_plus_accelerator, scale_queries, scale_trace
+
+    factor = 950 / 120  # the corpus run draws ~120 W: 950 W of GPU and host CPU together
+    valid = make_valid_bundle(tmp_path, corpus_dataset, CORPUS_KEY)
+    bundle = mutate(
+        valid,
+        tmp_path,
+        manifest=cpu_plus_accelerator,
+        queries=scale_queries(factor),
+        trace=scale_trace(factor),
+        name="cpu-accelerator.ipwb",
+    )
+    result = evaluate(bundle, corpus_dataset, trusted_keys=trusted_keys)
+    power = next(c for c in result.checks if c.code == "physics.power")
+    assert power.status == "pass" and "H100" in power.message
+    assert result.bundle.manifest.measurement.basis == "cpu_accelerator"
 
 
 def test_unknown_names_are_held_not_rejected(

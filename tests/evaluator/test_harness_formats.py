@@ -244,3 +244,32 @@ def test_pack_prints_what_the_import_found(tmp_path: Path, harness_dataset: Data
     assert text.startswith("Found:\n  - harness generation: agentic (traces.jsonl present)")
     assert "per-query columns carried: cpu_energy_j, turns, tool_calls, tool_s" in text
     assert "Import notes:" in text and "agentic track" in text
+
+
+def test_runs_get_the_means_of_their_columns_and_the_per_query_file_gives_them_back(
+    tmp_path: Path, harness_dataset: Dataset
+) -> None:
+    """The evaluation's means (evaluator.metrics.MEAN_COLUMNS) from first scoring equal those
+    re-judging and the backfill compute from the per-query file (evaluator.rejudge.means_of)."""
+    from evaluator.perquery import results_table
+    from evaluator.rejudge import means_of
+
+    new = harness_gen.write_profile_run(tmp_path / "new", reasoning=True)
+    manifest, queries, *_ = import_ipw_run(new, harness_dataset)
+    result = _evaluate(tmp_path, harness_dataset, manifest, queries)
+    means = result.metrics.means
+    reasoning = queries.column("reasoning_tokens").to_pylist()
+    assert None not in reasoning
+    assert means["mean_reasoning_tokens"] == pytest.approx(sum(reasoning) / len(reasoning))
+    for name in ("mean_input_tokens", "mean_prefill_energy_j", "mean_cpu_energy_j"):
+        assert means[name] is not None and means[name] > 0, name
+    assert means["mean_turns"] is None  # single-turn: not an agentic column
+    assert means_of(results_table(result.items)) == pytest.approx(means)
+
+    agent = harness_gen.write_agentic_run(tmp_path / "agent")
+    manifest, queries, *_ = import_ipw_run(agent, harness_dataset)
+    result = _evaluate(tmp_path, harness_dataset, manifest, queries)
+    turns = queries.column("turns").to_pylist()
+    assert result.metrics.means["mean_turns"] == pytest.approx(sum(turns) / len(turns))
+    assert result.metrics.means["mean_tool_calls"] and result.metrics.means["mean_tool_s"]
+    assert means_of(results_table(result.items)) == pytest.approx(result.metrics.means)

@@ -129,16 +129,53 @@ def test_quirky_rows_none_and_zero_energy_field_order_prompt_match(
     manifest, queries, _, report = import_ipw_run(run, harness_dataset)
     ids = queries.column("query_id").to_pylist()
     energy = dict(zip(ids, queries.column("energy_j").to_pylist(), strict=True))
-    watts = metrics[3]["power_metrics"]["gpu"]["per_query_watts"]["avg"]
-    latency = metrics[3]["latency_metrics"]["total_query_seconds"]
-    assert energy[report.energy_none[0]] == pytest.approx(watts * latency)
+    # A row without energy is 0 J, like a row that read 0 J: the engine's one zero-energy rule
+    # decides for both (no per-row estimate in the importer).
     assert len(report.energy_none) == 1 and len(report.energy_zero) == 1
-    assert energy[report.energy_zero[0]] == 0.0
+    assert energy[report.energy_none[0]] == 0.0 and energy[report.energy_zero[0]] == 0.0
     assert len(report.reference_mismatches) == 1
     assert report.matched_by_prompt == 1 and report.matched_by_id == 119
     assert queries.column("response")[5].as_py() == rows[5]["model_answers"][MODEL]
     assert any("0 J" in quirk for quirk in report.quirks)
+    assert any("had no energy; written as 0 J" in quirk for quirk in report.quirks)
     assert manifest["import"]["energy_none"] == report.energy_none
+
+    # Through the engine: both rows imputed by the rule (2 of 120, within 5%), and labelled.
+    result = _pack_and_evaluate(tmp_path, manifest, queries, harness_dataset)
+    check = next(c for c in result.checks if c.code == "queries.energy_zero")
+    assert check.status == "pass" and check.message.startswith("2 of 120 queries read 0 J")
+    assert "energy-imputed" in result.labels
+    latency = dict(zip(ids, queries.column("latency_s").to_pylist(), strict=True))
+    measured = [e / latency[q] for q, e in energy.items() if e > 0]
+    p_bar = sum(measured) / len(measured)  # the run's mean power over its metered rows
+    zero_latency = latency[report.energy_none[0]] + latency[report.energy_zero[0]]
+    assert result.metrics.total_energy_j == pytest.approx(
+        sum(energy.values()) + p_bar * zero_latency
+    )
+
+
+def test_chained_rows_without_energy_beyond_the_share_are_rejected(
+    tmp_path: Path, harness_dataset: Dataset
+) -> None:
+    rows = _rows()
+    for row in rows[10:17]:  # 7 of 120: one more than 5% allows
+        row["model_metrics"][MODEL]["energy_metrics"]["per_query_joules"] = None
+    manifest, queries, _, report = import_ipw_run(_write_run(tmp_path, rows), harness_dataset)
+    assert len(report.energy_none) == 7
+    with pytest.raises(BundleError) as raised:
+        _pack_and_evaluate(tmp_path, manifest, queries, harness_dataset)
+    assert raised.value.code == "bundle.queries.energy_zero"
+    assert "7 of 120 queries read energy_j = 0" in raised.value.message
+
+
+def _pack_and_evaluate(
+    tmp: Path, manifest: dict[str, Any], queries: pa.Table, dataset: Dataset
+) -> Any:
+    key = generate_private_key()
+    raw = public_key_bytes(key)
+    bundle = pack_bundle(tmp / "quirky.ipwb", manifest, queries)
+    sign_bundle(bundle, key)
+    return evaluate(bundle, dataset, trusted_keys={fingerprint(raw): raw})
 
 
 def _reverse(value: Any) -> Any:

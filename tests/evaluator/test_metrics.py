@@ -182,3 +182,76 @@ def test_accuracy_interval_matches_binomial_theory() -> None:
     assert (m.accuracy_ci.high - m.accuracy_ci.low) / 2 == pytest.approx(
         expected_half_width, rel=0.1
     )
+
+
+# -- per-query means (MEAN_COLUMNS) ----------------------------------------------------------------
+
+
+def test_means_of_absent_columns_are_none_and_output_tokens_always_counts() -> None:
+    inputs = make_inputs([True, False], [10.0, 20.0], [1.0, 2.0], tokens=[10, math.nan])
+    means = compute_metrics(inputs, resamples=10).means
+    assert set(means) == set(metrics_module.MEAN_COLUMNS)
+    assert means["mean_output_tokens"] == 10.0  # the query without a count is left out
+    assert all(v is None for k, v in means.items() if k != "mean_output_tokens")
+
+
+def test_means_skip_missing_values_and_reasoning_is_all_or_nothing() -> None:
+    base = make_inputs([True] * 4, [10.0, 20.0, 30.0, 0.0], [1.0] * 4)
+    nan = math.nan
+    extra = {
+        "input_tokens": [40, 50, nan, 70],
+        "prefill_energy_j": [1.0, nan, nan, 3.0],
+        "cpu_energy_j": [nan] * 4,  # the column is there, no query reports it
+        "reasoning_tokens": [5, 7, nan, 9],
+        "turns": [1, 2, 3, 4],
+    }
+    inputs = MetricInputs(**{**vars(base), "extra": {k: np.array(v) for k, v in extra.items()}})
+    means = metrics_module.query_means(inputs)
+    assert means["mean_input_tokens"] == pytest.approx(160 / 3)
+    assert means["mean_prefill_energy_j"] == pytest.approx(2.0)
+    assert means["mean_cpu_energy_j"] is None and means["mean_tool_s"] is None
+    assert means["mean_turns"] == 2.5
+    # One query without its reasoning count: no mean (a missing count is not a zero).
+    assert means["mean_reasoning_tokens"] is None
+    extra["reasoning_tokens"] = [5, 7, 0, 9]
+    inputs = MetricInputs(**{**vars(base), "extra": {k: np.array(v) for k, v in extra.items()}})
+    assert metrics_module.query_means(inputs)["mean_reasoning_tokens"] == 5.25
+    # The means are the raw columns: the 0 J row is imputed for energy_j only.
+    assert compute_metrics(inputs, resamples=10).means == metrics_module.query_means(inputs)
+
+
+def test_means_when_every_column_is_reported() -> None:
+    n = 3
+    extra = {
+        column: np.arange(1.0, n + 1) * (k + 1)
+        for k, column in enumerate(metrics_module.MEAN_COLUMNS.values())
+        if column != "output_tokens"
+    }
+    inputs = MetricInputs(
+        **{**vars(make_inputs([True] * n, [1.0] * n, [1.0] * n, tokens=[4, 5, 6])), "extra": extra}
+    )
+    means = metrics_module.query_means(inputs)
+    assert means["mean_output_tokens"] == 5.0
+    for field, column in metrics_module.MEAN_COLUMNS.items():
+        if column != "output_tokens":
+            assert means[field] == pytest.approx(float(extra[column].mean())), field
+    with pytest.raises(ValueError, match="extra column turns"):
+        MetricInputs(**{**vars(inputs), "extra": {"turns": np.ones(n + 1)}})
+
+
+def test_from_items_carries_the_optional_columns() -> None:
+    rows = [
+        ItemResult("a", "d", "m", "correct", "A", "", 10.0, 1.0, None, 5, reasoning_tokens=2),
+        ItemResult("b", "d", "m", "correct", "A", "", 10.0, 1.0, None, 7, reasoning_tokens=4),
+    ]
+    inputs = MetricInputs.from_items(rows)
+    assert set(inputs.extra) == {"reasoning_tokens"}  # columns nobody reports are absent
+    assert metrics_module.query_means(inputs)["mean_reasoning_tokens"] == 3.0
+
+
+def test_mean_columns_are_per_query_columns_and_evaluation_fields() -> None:
+    from evaluator.results import EXTRA_COLUMNS
+
+    for field, column in metrics_module.MEAN_COLUMNS.items():
+        assert column == "output_tokens" or column in EXTRA_COLUMNS
+        assert field == f"mean_{column}"

@@ -13,6 +13,7 @@ from badbundles import (  # noqa: F401  (they fill CASES)
     cases_content,
     cases_measurement,
     cases_messages,
+    cases_optional,
     cases_physics,
     cases_trust,
 )

@@ -90,6 +90,12 @@ def manifest_future_version(valid: Path, tmp: Path) -> Path:
     return mutate(valid, tmp, manifest=lambda m: m.update(format_version="2.0"))
 
 
+@case("bundle.manifest.unsupported_version")
+def manifest_unknown_minor_version(valid: Path, tmp: Path) -> Path:
+    """A minor version this reader does not know yet (1.1 is the newest)."""
+    return mutate(valid, tmp, manifest=lambda m: m.update(format_version="1.2"))
+
+
 def _schema_case(name: str, edit: Callable[[dict[str, Any]], Any]) -> None:
     def build(valid: Path, tmp: Path) -> Path:
         return mutate(valid, tmp, manifest=edit)

@@ -94,6 +94,28 @@ def h100_at_45_kilowatts_without_trace(valid: Path, tmp: Path) -> Path:
     return _drop_trace(bundle, tmp)
 
 
+def cpu_plus_accelerator(manifest: dict[str, Any]) -> None:
+    """A measured H100 run whose energy_j adds the host CPU package (NVML + RAPL)."""
+    measured(manifest)
+    manifest["measurement"]["basis"] = "cpu_accelerator"
+
+
+# The host CPU allowance (evaluator.checks.physics: 800 W for a data-centre host) raises the
+# H100's ceiling from 875 W to 1675 W; 2.5 kW is beyond any H100 with its server's CPUs.
+KILOWATTS_2_5 = 2_500 / 120
+
+
+@case("physics.power_above_tdp")
+def h100_plus_host_cpu_at_2_5_kilowatts(valid: Path, tmp: Path) -> Path:
+    return mutate(
+        valid,
+        tmp,
+        manifest=cpu_plus_accelerator,
+        queries=scale_queries(KILOWATTS_2_5),
+        trace=scale_trace(KILOWATTS_2_5),
+    )
+
+
 @case("physics.throughput_above_roofline")
 def llama_1b_decoding_faster_than_h100_memory(valid: Path, tmp: Path) -> Path:
     """bf16 Llama 3.2 1B on one H100: ~1,350 tokens/s at most; this claims ~40,000."""
