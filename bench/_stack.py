@@ -33,6 +33,7 @@ class Stack:
     env: dict[str, str]
     url: str
     workdir: Path
+    worker_pids: list[int]  # each Celery worker's main process (its pool processes are children)
 
 
 @contextlib.contextmanager
@@ -68,7 +69,7 @@ def stack(
             os.environ.pop("CELERY_BROKER_URL", None)
             log(f"PostgreSQL {pg.url}, Redis {broker.url(0)}, data in {workdir}")
             manage(env, "migrate", "--noinput")
-            for n in range(worker_processes):
+            workers = [
                 ctx.enter_context(
                     start_celery_worker(
                         env,
@@ -76,7 +77,9 @@ def stack(
                         workdir / f"worker-{n}.log",
                         concurrency=worker_concurrency,
                     )
-                )
+                ).pid
+                for n in range(worker_processes)
+            ]
             if seed_demo:
                 log("seeding the demo board through the real pipeline (seed_demo)")
                 manage(env, "seed_demo", "--timeout", "300")
@@ -84,7 +87,7 @@ def stack(
                 gunicorn(env, workdir / "web.log", workers=web_workers, threads=web_threads)
             )
             log(f"gunicorn {url}: {web_workers} workers x {web_threads} threads")
-            yield Stack(env, url, workdir)
+            yield Stack(env, url, workdir, workers)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -101,9 +101,10 @@ def populate(n_pairs: int, per_pair: int) -> None:
         return
     with connection.cursor() as cursor:  # scratch database: start from nothing
         cursor.execute(
-            "TRUNCATE submissions_queryresult, submissions_evaluation, submissions_fingerprint, "
+            # (Per-query results and dataset items are files now: no table of them to empty.)
+            "TRUNCATE submissions_evaluation, submissions_fingerprint, "
             "submissions_submission, submissions_aimodel, submissions_hardware, "
-            "submissions_datasetitem, submissions_datasetversion, submissions_benchmarkdataset "
+            "submissions_datasetversion, submissions_benchmarkdataset "
             "RESTART IDENTITY CASCADE"
         )
     rng = random.Random(5)
@@ -155,6 +156,7 @@ def populate(n_pairs: int, per_pair: int) -> None:
                             hardware=h,
                             dataset_version=dv,
                             measurement_scope=scope,
+                            ranking_class=scope,  # the usual class of the scope: the bare scope
                             measurement_method=METHODS[scope],
                             quantization=rng.choice(["bf16", "fp8", "q4_k_m"]),
                             engine="bench-engine",

@@ -167,7 +167,9 @@ def run_once(n_queries: int, n_samples: int) -> dict[str, float]:
         sign_bundle(Path(paths["bundle"]), key)  # re-signed with the submitter's registered key
         db_before = count_rows(env, "select pg_database_size(current_database())")[0][0]
 
-        worker_pid = _worker_pid(st.workdir)
+        # The worker's own tree: its main process and its pool process. (This script's process
+        # is never watched: generating the bundle makes it the largest process of the machine.)
+        worker_pid = st.worker_pids[0]
         client = ApiClient(st.url, token)
         with PeakWatcher(worker_pid) as watch:
             started = time.perf_counter()
@@ -220,23 +222,6 @@ def _warm_web_processes(urls: list[str]) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda url: httpx.get(url, timeout=120), urls * 6))
-
-
-def _worker_pid(workdir: Path) -> int:
-    """The Celery worker's main process (started by bench/_stack.py), found by its log file."""
-    log_file = str(workdir / "worker-0.log")
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmdline = fh.read().decode(errors="replace")
-        except OSError:
-            continue
-        if "celery" in cmdline and log_file in cmdline:
-            return int(pid)
-    # Not found by its command line: watch ourselves and our children (the stack's tree).
-    return os.getpid()
 
 
 def _pair_url(base: str, env: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ from evaluator.manifest_model import Manifest
 from evaluator.metrics import MetricInputs, compute_metrics
 from evaluator.prefetch import Prefetch
 from evaluator.results import EXTRA_COLUMNS, STATUS_CODE, ItemResults
-from evaluator.scoring import SCORER_VERSION, Judge, score_item
+from evaluator.scoring import SCORER_VERSION, Judge
+from evaluator.scoring.batch import POOL_MIN_ROWS, score_batches
 from evaluator.signing import SIGNATURE_MISSING, VerifiedStatement, verify_envelope
 from evaluator.trace_preview import TracePreview
 from evaluator.types import BundleInfo, CatalogResolution, Check, Dataset, EvaluationResult
@@ -66,9 +68,10 @@ STATEMENT_MANIFEST = register(
 )
 # Input tokens and the optional per-query columns are carried to the per-query results.
 _KEPT_COLUMNS = ("energy_j", "latency_s", "ttft_s", "output_tokens", *EXTRA_COLUMNS)
-# Trace batches decoded ahead of the telemetry checks: 64 x 65,536 samples x 24 bytes ~ 100 MB at
-# most, enough for the decoding to overlap the queries' checks, bounded for the memory budget.
-_TRACE_PREFETCH = 64
+# Trace batches decoded ahead of the telemetry checks: 8 x 65,536 samples x 24 bytes ~ 13 MB. The
+# decoder stays ahead of the checks; 64 batches (~100 MB) bought no measurable time and were the
+# largest single item of the worker's peak, held while the queries' columns are read.
+_TRACE_PREFETCH = 8
 # The server knows many dataset versions and learns which one a bundle ran only from its manifest;
 # a resolver is called with the manifest's (validated, signed) ``dataset`` object and may raise
 # BundleError when the version is not registered.
@@ -85,16 +88,19 @@ def evaluate(
     seed: int = 0,
     workdir: Path | None = None,
     catalog: Catalog | None = None,
+    processes: int = 1,
 ) -> EvaluationResult:
     """Evaluate one bundle; raise ``BundleError`` if it is rejected.
 
     ``catalog``: the accelerators and models the physics checks know (default: the shipped
-    ``data/catalog``; a server passes it extended with what its staff mapped)."""
+    ``data/catalog``; a server passes it extended with what its staff mapped).
+    ``processes``: re-score on that many cores (``evaluator.scoring.batch.score_batches``); a
+    worker that already runs one task per core leaves it at 1."""
     with _scratch(workdir) as scratch:
         checked = _validate(
             Path(bundle_path), dataset, trusted_keys, limits, scratch, catalog or load_catalog()
         )
-        return _scored_result(checked, judge, seed, limits)
+        return _scored_result(checked, judge, seed, limits, processes)
 
 
 def validate(
@@ -231,6 +237,10 @@ def _checked_content(
     checks += workload
     checks += check_values(queries)
     checks += check_zero_energy(queries)  # the zero-energy rule (evaluator.checks.energy)
+    # The per-query power columns are read by the value checks only: freed before the trace pass,
+    # the validation's peak (32 MB a million queries).
+    for name in ("power_avg_w", "power_max_w", "power_min_w", "power_median_w"):
+        queries.numbers.pop(name, None)
     entry = catalog.accelerators.get(resolution.hardware_key or "")
     checks += check_physics(
         manifest,
@@ -267,7 +277,7 @@ def _checked_content(
 
 
 def _scored_result(
-    checked: _Validated, judge: Judge | None, seed: int, limits: Limits
+    checked: _Validated, judge: Judge | None, seed: int, limits: Limits, processes: int = 1
 ) -> EvaluationResult:
     """Re-score every response of a validated bundle and compute the board's metrics."""
     opened, manifest, dataset, queries = (
@@ -284,7 +294,7 @@ def _scored_result(
         del queries.numbers[name]
     queries.response_chars = queries.response_chars[:0]
 
-    scores = _score(opened, dataset, queries, checked.positions, judge, limits)
+    scores = _score(opened, dataset, queries, checked.positions, judge, limits, processes)
     checks += check_copied_references(scores)
     metrics = compute_metrics(_metric_inputs(dataset, scores), seed=seed)
     checks += check_recordable(metrics)
@@ -346,12 +356,14 @@ def _score(
     positions: np.ndarray,
     judge: Judge | None,
     limits: Limits,
+    processes: int,
 ) -> ItemResults:
     """Score every response, streamed in file order; results come back in dataset order.
 
-    Per row only the score's three values are kept (a status code, and the extracted answer and
-    reason as Arrow strings per batch); numbers stay numpy columns. ``positions[row]`` is the row's
-    dataset index (from the workload check, which guarantees a permutation).
+    A batch of responses stays Arrow strings from the file to the per-query results: the batch
+    scorer (``evaluator.scoring.batch``) settles what Arrow can and builds items and Python strings
+    only for the rows a per-row scorer reads. Numbers stay numpy columns. ``positions[row]`` is the
+    row's dataset index (from the workload check, which guarantees a permutation).
     """
     items = dataset.columns
     n = len(items)
@@ -359,24 +371,22 @@ def _score(
     extracted: list[pa.Array] = []
     reasons: list[pa.Array] = []
     texts: list[pa.Array] = []
-    codes = STATUS_CODE
-    row = 0
-    for responses in iter_response_batches(opened.open(QUERIES), limits):
-        where = positions[row : row + len(responses)]
-        batch_status = np.empty(len(responses), dtype=np.uint8)
-        got: list[str | None] = []
-        why: list[str] = []
-        # The batch's items built at once from the Arrow columns, in the rows' order.
-        for offset, (item, response) in enumerate(zip(items.take(where), responses, strict=True)):
-            score = score_item(item, response, judge)
-            batch_status[offset] = codes[score.status]
-            got.append(score.extracted)
-            why.append(score.reason)
-        status[where] = batch_status
-        extracted.append(pa.array(got, pa.string()))
-        reasons.append(pa.array(why, pa.string()))
-        texts.append(pa.array(responses, pa.string()))
-        row += len(responses)
+    wheres: deque[np.ndarray] = deque()
+
+    def batches() -> Iterator[tuple[pa.Table, pa.Array]]:
+        row = 0
+        for responses in iter_response_batches(opened.open(QUERIES), limits):
+            where = positions[row : row + len(responses)]
+            wheres.append(where)
+            texts.append(responses)
+            row += len(responses)
+            yield items.table.take(pa.array(where)), responses
+
+    pool = processes if n >= POOL_MIN_ROWS else 1
+    for scores in score_batches(batches(), judge, processes=pool):
+        status[wheres.popleft()] = scores.status
+        extracted.append(scores.extracted)
+        reasons.append(scores.reason)
     # Rows -> dataset order: row_at[i] is the row that answered dataset item i.
     row_at = np.empty(n, dtype=np.int64)
     row_at[positions] = np.arange(n, dtype=np.int64)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from evaluator.manifest import FORMAT_VERSION
 from evaluator.types import Dataset, DatasetItem
 
 SAMPLING_PERIOD_S = 0.05
@@ -332,7 +333,7 @@ def synth_run(
         }
     )
     manifest: dict[str, Any] = {
-        "format_version": "1.0",
+        "format_version": FORMAT_VERSION,
         "run_id": str(uuid.UUID(bytes=rng.bytes(16), version=4)),
         "created_at": datetime.fromtimestamp(end, UTC).isoformat().replace("+00:00", "Z"),
         "synthetic": True,

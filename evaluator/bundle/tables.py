@@ -410,11 +410,13 @@ def iter_responses(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[tu
         )
 
 
-def iter_response_batches(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[list[str]]:
-    """The response column in file order, one batch (``limits.batch_rows``) at a time."""
+def iter_response_batches(path: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[pa.Array]:
+    """The response column in file order, one batch (``limits.batch_rows``) at a time, as Arrow
+    strings: the scorer reads them column-wise and the per-query file keeps them as they are, so
+    no response becomes a Python string unless a per-row scorer needs it."""
     handle = pq.ParquetFile(path, pre_buffer=False)
     for batch in handle.iter_batches(batch_size=limits.batch_rows, columns=["response"]):
-        yield batch.column("response").to_pylist()
+        yield pc.cast(batch.column("response"), pa.string())
 
 
 class TraceBatch(NamedTuple):

@@ -31,6 +31,8 @@ _ANSWER_PHRASE = re.compile(
 )
 _MARKED_CORRECT = re.compile(r"\b(?:this|it)\s+is\s+(?:the\s+)?(?:correct|right)\b")
 _LEADING_WORD = re.compile(r"^(?:option|choice|the)\s+", re.IGNORECASE)
+# How a response that opens with its letter ("C", "(C)", "C. Mali Empire") was read.
+AT_START = "answer at the start of the response"
 _LATEX_WRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}")
 # Words that may follow a letter used as an answer ("A is correct", "I because ..."); any other
 # lowercase word after "A" or "I" means the article / the pronoun ("A queue", "I think").
@@ -221,7 +223,7 @@ class _Reader:
                 out.append((m.start(), m.group("l"), f"bold answer {m.group(0).strip()!r}"))
         first = self.pat.line_start.match(text)
         if first and not self.enum_spans:
-            out.append((0, first.group("l"), "answer at the start of the response"))
+            out.append((0, first.group("l"), AT_START))
         elif self.enum_spans:
             # "C. 45: This is the correct answer." inside an echoed option list.
             for start, end, letter in self.enum_spans:
@@ -278,7 +280,8 @@ def extract_choice(response: str, options: Mapping[str, str]) -> tuple[str | Non
     return None, "no option letter or option text found in the response"
 
 
-def score_choice(item: DatasetItem, response: str) -> ItemScore:
+def answer_key(item: DatasetItem) -> tuple[dict[str, str], str]:
+    """The item's options and its reference as a letter (when it names an option)."""
     options = item_options(item)
     reference = (item.reference or "").strip()
     if reference.upper() in options:
@@ -288,6 +291,11 @@ def score_choice(item: DatasetItem, response: str) -> ItemScore:
         reference = next(
             (k for k, v in options.items() if v.strip().lower() == reference.lower()), reference
         )
+    return options, reference
+
+
+def score_choice(item: DatasetItem, response: str) -> ItemScore:
+    options, reference = answer_key(item)
     letter, how = extract_choice(response, options)
     if letter is None:
         return ItemScore("incorrect", None, how)

@@ -18,6 +18,7 @@ from evaluator.types import DatasetItem, ItemScore
 # adversarial (huge) responses without changing the outcome for any real one.
 MAX_HEAD_CHARS = 4_000
 MAX_TAIL_CHARS = 16_000
+MAX_CHARS = MAX_HEAD_CHARS + MAX_TAIL_CHARS
 
 _THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
 _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
@@ -34,6 +35,13 @@ _REFUSAL = re.compile(
 )
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+
+# Reasons and labels the batch scorer (``evaluator.scoring.batch``) writes as well: one spelling.
+EMPTY = "empty response"
+DECLINED = "the model declined to answer"
+WHOLE_RESPONSE, FIRST_LINE = "whole response", "first line"
+MATCHES = "matches the reference after normalisation"
+MAX_WHOLE_WORDS = 12  # a one-line response of at most this many words is the answer itself
 
 # Unicode look-alikes that models emit (minus sign, multiplication sign, non-breaking spaces ...).
 _TRANSLATE = str.maketrans(
@@ -64,7 +72,7 @@ def unify(text: str) -> str:
 
 def bound(text: str) -> str:
     """Keep the head and the tail of a huge response (see ``MAX_*_CHARS``)."""
-    if len(text) <= MAX_HEAD_CHARS + MAX_TAIL_CHARS:
+    if len(text) <= MAX_CHARS:
         return text
     return text[:MAX_HEAD_CHARS] + "\n...\n" + text[-MAX_TAIL_CHARS:]
 
@@ -77,7 +85,7 @@ def prepare(response: str | None) -> tuple[str, str | None]:
     out of unfinished reasoning would credit candidates the model was still weighing.
     """
     if response is None or not response.strip():
-        return "", "empty response"
+        return "", EMPTY
     text = response
     if "<" in text:
         text = _THINK_BLOCK.sub(" ", text)
@@ -160,10 +168,10 @@ def exact_candidates(text: str) -> list[tuple[str, str]]:
     if decls:
         candidates.append((_strip_sentence_end(decls[-1].group("ans")), "declared answer"))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) == 1 and len(lines[0].split()) <= 12:
-        candidates.append((_strip_sentence_end(lines[0]), "whole response"))
+    if len(lines) == 1 and len(lines[0].split()) <= MAX_WHOLE_WORDS:
+        candidates.append((_strip_sentence_end(lines[0]), WHOLE_RESPONSE))
     elif lines:
-        candidates.append((_strip_sentence_end(lines[0]), "first line"))
+        candidates.append((_strip_sentence_end(lines[0]), FIRST_LINE))
     return candidates
 
 
@@ -182,10 +190,10 @@ def score_exact(item: DatasetItem, response: str) -> ItemScore:
     norm = normalise_text(value)
     if not norm:
         if is_refusal(text):
-            return ItemScore("incorrect", None, "the model declined to answer")
+            return ItemScore("incorrect", None, DECLINED)
         return ItemScore("incorrect", None, f"{where} is empty after normalisation")
     if norm in targets:
-        return ItemScore("correct", value, f"{where} matches the reference after normalisation")
+        return ItemScore("correct", value, f"{where} {MATCHES}")
     if is_refusal(text):
-        return ItemScore("incorrect", value, "the model declined to answer")
+        return ItemScore("incorrect", value, DECLINED)
     return ItemScore("incorrect", value, f"{where} {value!r} does not match the reference")

@@ -12,53 +12,52 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import pagecache, queries
+from . import columns, pagecache, queries
 
 
-class LeaderboardRowSerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
-    tied = serializers.BooleanField()
-    submission = serializers.UUIDField()
-    model = serializers.CharField()
-    hardware = serializers.CharField()
-    dataset = serializers.CharField()
-    measurement_scope = serializers.CharField()
-    ranking_class = serializers.CharField()
-    measurement_method = serializers.CharField()
-    accuracy = serializers.FloatField()
-    ipw = serializers.FloatField()
-    ipw_low = serializers.FloatField()
-    ipw_high = serializers.FloatField()
-    ipj = serializers.FloatField()
-    mean_power_w = serializers.FloatField()
-    mean_energy_j = serializers.FloatField()
-    latency_p50_s = serializers.FloatField()
-    synthetic = serializers.BooleanField()
-    labels = serializers.ListField(child=serializers.CharField())
+def _field(column: columns.Column) -> serializers.Field:
+    null = bool(column.source) and columns.nullable(column.source)
+    if column.type == "list":
+        return serializers.ListField(child=serializers.CharField(), help_text=column.help)
+    field = _FIELDS[column.type]
+    return field(allow_null=null, help_text=column.help)
 
 
-def row_dict(row: queries.TableRow) -> dict[str, Any]:
-    return {
-        "rank": row["rank"],
-        "tied": row["tied"],
-        "submission": row["submission"],
-        "model": row["model"],
-        "hardware": row["hardware"],
-        "dataset": f"{row['dataset_slug']}@{row['dataset_version']}",
-        "measurement_scope": row["measurement_scope"],
-        "ranking_class": row["ranking_class"] or row["measurement_scope"],
-        "measurement_method": row["measurement_method"],
-        "accuracy": row["accuracy"],
-        "ipw": row["ipw"],
-        "ipw_low": row["ipw_low"],
-        "ipw_high": row["ipw_high"],
-        "ipj": row["ipj"],
-        "mean_power_w": row["mean_power_w"],
-        "mean_energy_j": row["mean_energy_j"],
-        "latency_p50_s": row["latency_p50_s"],
-        "synthetic": row["synthetic"],
-        "labels": list(row["labels"]),
+_FIELDS: dict[str, type[serializers.Field]] = {
+    "string": serializers.CharField,
+    "float": serializers.FloatField,
+    "int": serializers.IntegerField,
+    "bool": serializers.BooleanField,
+    "uuid": serializers.UUIDField,
+    "timestamp": serializers.DateTimeField,
+}
+
+
+def build_serializer() -> type[serializers.Serializer]:
+    """The row's OpenAPI shape, from the column registry (rank and tie come from ranking)."""
+    fields: dict[str, Any] = {
+        "rank": serializers.IntegerField(help_text="Rank by IPW within the row's ranking class."),
+        "tied": serializers.BooleanField(help_text="The IPW interval overlaps a neighbour's."),
+        **{c.api_key: _field(c) for c in columns.on("api")},
     }
+    return type("LeaderboardRowSerializer", (serializers.Serializer,), fields)
+
+
+LeaderboardRowSerializer = build_serializer()
+
+
+def row_dicts(rows: list[queries.TableRow]) -> list[dict[str, Any]]:
+    """API rows: rank, tie and the registry's API columns under their API names."""
+    # Worked out once per response, not per row (thousands of rows).
+    spec = [(c.api_key, c.key, c.compute, c.type == "list") for c in columns.on("api")]
+    out = []
+    for row in rows:
+        item = {"rank": row["rank"], "tied": row["tied"]}
+        for name, key, compute, is_list in spec:
+            value = compute(row) if compute else row[key]
+            item[name] = list(value or ()) if is_list else value
+        out.append(item)
+    return out
 
 
 class LeaderboardAPI(APIView):
@@ -94,4 +93,4 @@ class LeaderboardAPI(APIView):
 
 
 def _rows(query: queries.BoardQuery) -> list[dict[str, Any]]:
-    return [row_dict(row) for row in queries.ranked_rows(query)]
+    return row_dicts(queries.ranked_rows(query))

@@ -23,7 +23,7 @@ from submissions.models import DatasetVersion, Submission
 from submissions.storage import is_s3
 
 from . import exports
-from .exports_columns import COLUMNS, QUERY_COLUMNS
+from .exports_columns import QUERY_COLUMNS, board_columns
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -64,7 +64,7 @@ def downloads_page(request: HttpRequest) -> HttpResponse:
     context = {
         "manifest": manifest,
         "versions": versions,
-        "columns": COLUMNS,
+        "columns": board_columns(),
         "query_columns": QUERY_COLUMNS,
         "formats": ("csv", "json", "parquet"),
     }

@@ -34,7 +34,8 @@ from submissions.services.perquery import open_items
 from submissions.signals import board_changed
 from submissions.storage import save_stream
 
-from .exports_columns import COLUMNS, Column, arrow_schema
+from . import columns
+from .exports_columns import Column, arrow_schema, board_columns
 from .queries import ranked_submissions
 
 log = logging.getLogger(__name__)
@@ -71,33 +72,40 @@ def _store(local: Path, name: str) -> dict[str, Any]:
     return {"name": stored, **info}
 
 
-def _permalink(submission_id: Any) -> str:
-    return f"{settings.SITE_URL}/submissions/{submission_id}/"
-
-
 # --- the board ----------------------------------------------------------------------------------
 
 
 def board_tuples() -> Iterator[tuple[Any, ...]]:
-    """Every ranked (public) submission's current evaluation, in COLUMNS order, streamed."""
-    sources = [c.source for c in COLUMNS if c.source]
+    """Every ranked (public) submission's current evaluation, in ``board_columns()`` order,
+    streamed."""
+    registry = columns.on("export")
+    read = [c for c in registry if c.source]
     qs = (
-        Evaluation.objects.filter(ranked_submissions()).order_by("-ipw", "pk").values_list(*sources)
+        Evaluation.objects.filter(ranked_submissions())
+        .order_by("-ipw", "pk")
+        .values_list(*(c.source for c in read))
     )
-    # Positions of the computed columns in the output, and of the fields they derive from.
-    positions = {c.name: i for i, c in enumerate(c for c in COLUMNS if c.source)}
-    id_at, labels_at = positions["submission_id"], positions["labels"]
-    permalink_at = [c.name for c in COLUMNS].index("permalink")
+    # Registry types the exports write as text: a UUID as itself, a list ';'-joined.
+    texts = [i for i, c in enumerate(read) if c.type == "uuid"]
+    lists = [i for i, c in enumerate(read) if c.type == "list"]
+    # Computed columns (the permalink) read the row's other values by name.
+    names = [c.key for c in read]
+    computed = [(i, f) for i, c in enumerate(registry) if (f := c.compute) is not None]
     for values in qs.iterator(chunk_size=BATCH):
         row = list(values)
-        row[id_at] = str(row[id_at])
-        row[labels_at] = ";".join(row[labels_at] or [])
-        row.insert(permalink_at, _permalink(row[id_at]))
+        for i in texts:
+            row[i] = str(row[i])
+        for i in lists:
+            row[i] = ";".join(row[i] or [])
+        if computed:
+            named = dict(zip(names, row, strict=True))
+            for i, compute in computed:
+                row.insert(i, compute(named))
         yield tuple(row)
 
 
 def board_rows() -> Iterator[dict[str, Any]]:
-    names = [c.name for c in COLUMNS]
+    names = [c.name for c in board_columns()]
     for values in board_tuples():
         yield dict(zip(names, values, strict=True))
 
@@ -172,11 +180,11 @@ def write_parquet(
 
 def build_board_csv(out: Path) -> int:
     """The full-board CSV (the benchmark times this one)."""
-    return write_csv_tuples(board_tuples(), out, COLUMNS)
+    return write_csv_tuples(board_tuples(), out, board_columns())
 
 
 def data_dictionary() -> list[dict[str, str]]:
-    return [c.to_dict() for c in COLUMNS]
+    return [c.to_dict() for c in board_columns()]
 
 
 # --- datasets -----------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def regenerate_exports() -> dict[str, Any]:
         tmp = Path(tmp_name)
         count = build_board_csv(tmp / "board.csv")
         write_json(board_rows(), tmp / "board.json")
-        write_parquet(board_rows(), tmp / "board.parquet", COLUMNS, arrow_schema())
+        write_parquet(board_rows(), tmp / "board.parquet", board_columns(), arrow_schema())
         (tmp / "data-dictionary.json").write_text(json.dumps(data_dictionary(), indent=2))
         files = {
             fmt: _store(tmp / f"board.{fmt}", f"{prefix}/board.{fmt}")

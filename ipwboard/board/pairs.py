@@ -7,7 +7,6 @@ are stable, readable and survive new submissions (they always show the pair's be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -144,20 +143,6 @@ def pair_choices(limit: int = 200) -> list[tuple[str, str, str]]:
         (PairKey(*key).token, f"{model} on {hardware}", f"{key[2]}@{key[3]} · {key[4]}")
         for *key, model, hardware in rows
     ]
-
-
-def summary(e: Evaluation) -> dict[str, Any]:
-    """Plain numbers of one evaluation (for charts and the JSON of a compare)."""
-    return {
-        "ipw": e.ipw,
-        "ipw_low": e.ipw_low,
-        "ipw_high": e.ipw_high,
-        "accuracy": e.accuracy,
-        "ipj": e.ipj,
-        "mean_power_w": e.mean_power_w,
-        "mean_energy_j": e.mean_energy_j,
-        "latency_p50_s": e.latency_p50_s,
-    }
 
 
 def other_classes(key: PairKey) -> list[tuple[str, str]]:

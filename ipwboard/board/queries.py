@@ -23,14 +23,13 @@ from django.db.models.functions import Cast, Coalesce, RowNumber
 from submissions.models import Evaluation
 from submissions.models.submission import public_q
 
-from . import table
+from . import columns, table
 from .models import BoardEntry
-from .state import PER_PAGE, SORTABLE, BoardQuery
+from .state import PER_PAGE, BoardQuery
 from .table import TableRow
 
 __all__ = [
     "PER_PAGE",
-    "SORTABLE",
     "BoardPage",
     "BoardQuery",
     "Group",
@@ -105,6 +104,8 @@ def _filter(qs: QuerySet[Any], query: BoardQuery, via: str = "submission__") -> 
         f"{via}quantization__iexact": query.quant,
         f"{via}model__slug": query.model,
         f"{via}hardware__slug": query.hardware,
+        # The submission's own field (entries do not copy it): only the agentic page sets it.
+        "submission__workload_kind": query.workload,
     }
     qs = qs.filter(**{key: value for key, value in exact.items() if value})
     if query.max_active:
@@ -127,7 +128,7 @@ def _filter(qs: QuerySet[Any], query: BoardQuery, via: str = "submission__") -> 
 
 
 def _ordered(qs: QuerySet[Evaluation], query: BoardQuery) -> QuerySet[Evaluation]:
-    order = SORTABLE[query.sort][1]
+    order = columns.sorts()[query.sort].source
     expr = F(order).desc(nulls_last=True) if query.descending else F(order).asc(nulls_last=True)
     return qs.order_by(expr, "-ipw", "pk")
 
@@ -213,13 +214,11 @@ OVERVIEW_PER_PAGE = 20  # rows per ranking when a page shows several rankings
 
 
 def _entry_path(path: str) -> str:
-    """A SORTABLE path (relative to Evaluation) from a BoardEntry: the entry has its own
+    """A sort column's path (relative to Evaluation) from a BoardEntry: the entry has its own
     submission, IPW and measurement date; other figures are its evaluation's."""
-    return (
-        path
-        if path.startswith("submission__") or path in ("ipw", "measured")
-        else f"evaluation__{path}"
-    )
+    if path.startswith("board_entry__"):
+        return path.removeprefix("board_entry__")
+    return path if path.startswith("submission__") or path == "ipw" else f"evaluation__{path}"
 
 
 def _light_rows(query: BoardQuery) -> list[Light]:
@@ -240,13 +239,13 @@ def _light_rows(query: BoardQuery) -> list[Light]:
                 order_by=HEADLINE_ORDER,
             )
         ).filter(pair_position=1)
-    sort = _entry_path(SORTABLE[query.sort][1])
-    columns = ("evaluation_id", "dataset_version_id", "ranking_class", "ipw", "ipw_low")
+    sort = _entry_path(columns.sorts()[query.sort].source)
+    fields = ("evaluation_id", "dataset_version_id", "ranking_class", "ipw", "ipw_low")
     # (Selected once: Django merges a column selected twice from a window-filtered subquery.)
     if sort == "ipw":
-        rows = [(*r, r[3]) for r in qs.values_list(*columns, "ipw_high")]
+        rows = [(*r, r[3]) for r in qs.values_list(*fields, "ipw_high")]
     else:
-        rows = list(qs.values_list(*columns, "ipw_high", sort))
+        rows = list(qs.values_list(*fields, "ipw_high", sort))
     rows.sort(key=lambda r: (-r[3], r[0]))
     present = [r for r in rows if r[6] is not None]
     text = bool(present) and isinstance(present[0][6], str)

@@ -13,40 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-# column key -> (label, ORM expression, higher_is_better). "measured" and "params" are annotations
-# made by queries.leaderboard().
-SORTABLE: dict[str, tuple[str, str, bool]] = {  # in the order of the table's columns
-    "model": ("Model", "submission__model__name", False),
-    "hardware": ("Hardware", "submission__hardware__label", False),
-    "ipw": ("IPW /W", "ipw", True),
-    "accuracy": ("Accuracy", "accuracy", True),
-    "ipj": ("IPJ /J", "ipj", True),
-    "power": ("Mean power", "mean_power_w", False),
-    "energy": ("Energy / query", "mean_energy_j", False),
-    "latency": ("Latency p50", "latency_p50_s", False),
-    "throughput": ("Throughput", "throughput_tok_s", True),
-    "params": ("Params", "submission__model__params_active_b", False),
-    "quant": ("Quant.", "submission__quantization", False),
-    "engine": ("engine", "submission__engine", False),
-    "submitter": ("Submitter", "submission__owner__username", False),
-    "date": ("Measured", "measured", True),
-}
-# The table's header cells: (css class, sort keys linked in the cell). Pairs of related keys share
-# a cell (each with its own sort link) so the table fits a laptop screen.
-HEADERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("", ("model",)),
-    ("", ("hardware",)),
-    ("num", ("ipw",)),
-    ("num", ("accuracy",)),
-    ("num", ("ipj",)),
-    ("num", ("power",)),
-    ("num", ("energy",)),
-    ("num", ("latency",)),
-    ("num", ("throughput",)),
-    ("num", ("params",)),
-    ("", ("quant", "engine")),
-    ("", ("submitter", "date")),
-)
+from . import columns
+
 PER_PAGE = 50
 
 
@@ -100,14 +68,16 @@ class BoardQuery:
     # Set by the model and hardware pages from their path, never from (or into) the query string.
     model: str = ""  # AIModel.slug
     hardware: str = ""  # Hardware.slug
+    workload: str = ""  # Submission.workload_kind: "agentic" on the agentic track's page
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> BoardQuery:
         sort = _text(params, "sort", 20)
-        if sort not in SORTABLE:
+        sortable = columns.sorts()  # ``?sort=`` key -> column (the registry)
+        if sort not in sortable:
             sort = "ipw"
         direction = _text(params, "dir", 4)
-        default_desc = SORTABLE[sort][2]
+        default_desc = sortable[sort].higher_is_better
         descending = default_desc if direction not in ("asc", "desc") else direction == "desc"
         return cls(
             sort=sort,
@@ -135,7 +105,7 @@ class BoardQuery:
         # Plain attribute reads, not dataclasses.asdict (which deep-copies every field): this runs
         # a few dozen times per rendered table (every header and pager link).
         s: dict[str, Any] = state.__dict__
-        default_desc = SORTABLE[state.sort][2]
+        default_desc = columns.sorts()[state.sort].higher_is_better
         params = {
             "q": s["q"],
             "dataset": s["dataset"],
@@ -160,7 +130,7 @@ class BoardQuery:
         return {key: value for key, value in params.items() if value}
 
     def cache_key(self) -> str:
-        return f"{self.model}|{self.hardware}|" + "&".join(
+        return f"{self.model}|{self.hardware}|{self.workload}|" + "&".join(
             f"{k}={v}" for k, v in self.to_params().items()
         )
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.leaderboard, name="leaderboard"),
     path(PAIR, views.pair, name="pair"),
     path(PAIR + "badge.svg", views.badge, name="badge"),
+    path("agentic/", views.agentic_page, name="agentic"),
     path("compare/", views.compare, name="compare"),
     path("trends/", views.trends_page, name="trends"),
     path("routing/", views.routing_page, name="routing"),

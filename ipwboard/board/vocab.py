@@ -1,4 +1,4 @@
-"""Words the board uses for the engine's constants: scopes, methods, labels, metrics.
+"""Words the board uses for the engine's constants: scopes, methods, labels (metrics: ``columns``).
 
 The methodology page is generated from these and from the engine's own constants (the manifest
 schema's enums, ``evaluator.errors.CODES``); a test checks that every enum value the schema accepts
@@ -8,7 +8,6 @@ has an explanation here, so the page cannot silently fall behind the code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -109,50 +108,6 @@ BADGES: dict[str, tuple[str, str, str]] = {
         "neutral",
     ),
 }
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    name: str
-    unit: str
-    definition: str
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric(
-        "accuracy",
-        "Accuracy (a)",
-        "%",
-        "Correct ÷ scored queries, re-scored by our servers from the raw responses with a "
-        "pinned, versioned scorer. The bundle's own claim is only a cross-check.",
-    ),
-    Metric(
-        "ipw",
-        "Intelligence per watt (IPW)",
-        "per W",
-        "a ÷ mean over queries of P_q, where P_q = E_q ÷ t_q is the query's mean power.",
-    ),
-    Metric("ipj", "Intelligence per joule (IPJ)", "per J", "a ÷ mean over queries of E_q."),
-    Metric("power", "Mean power", "W", "Mean over queries of E_q ÷ t_q."),
-    Metric("energy", "Energy per query", "J", "Mean over queries of E_q."),
-    Metric(
-        "energy_1k",
-        "Energy per 1k output tokens",
-        "J",
-        "Total energy ÷ total output tokens × 1000.",
-    ),
-    Metric("latency", "Latency p50 / p95", "s", "Median and 95th percentile of t_q."),
-    Metric("ttft", "Time to first token p50 / p95", "s", "Median and 95th percentile of TTFT."),
-    Metric("throughput", "Throughput", "tok/s", "Total output tokens ÷ total latency."),
-    Metric(
-        "ci",
-        "95% confidence intervals",
-        "",
-        "Seeded bootstrap over queries for a, IPW and IPJ. Two rows whose IPW intervals overlap "
-        "share a rank, marked “=”: the data cannot tell them apart.",
-    ),
-)
 
 
 Badge = tuple[str, str, str, str]  # key, label, explanation, tone

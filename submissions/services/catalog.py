@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from django.conf import settings
@@ -116,15 +117,34 @@ def _check_same_content(existing: DatasetVersion, sha: str, private_path: Path |
         )
 
 
+# Datasets kept loaded in a process between tasks, counted in items: a million-item version is
+# ~200 MB resident, so a worker that scored two big versions in turn must not hold both.
+MAX_CACHED_ITEMS = 1_000_000
+_loaded: OrderedDict[tuple[str, str, str], Dataset] = OrderedDict()
+_loading = threading.Lock()
+
+
 def engine_dataset(version: DatasetVersion) -> Dataset:
-    """The engine's view of a registered version (with private references), cached per process."""
-    return _load_cached(version.sha256, version.file.name, version.private_file.name or "")
+    """The engine's view of a registered version (with private references), cached per process:
+    the most recently used versions up to ``MAX_CACHED_ITEMS`` items in all; the others are
+    dropped before a version is loaded, so two big ones are never resident together."""
+    key = (version.sha256, version.file.name, version.private_file.name or "")
+    with _loading:
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        while _loaded and (
+            sum(len(d.items) for d in _loaded.values()) + version.item_count > MAX_CACHED_ITEMS
+        ):
+            _loaded.popitem(last=False)
+        dataset = _load(*key)
+        _loaded[key] = dataset
+        return dataset
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(sha: str, name: str, private_name: str) -> Dataset:
-    # Versions are immutable, so the SHA-256 is a safe cache key; files are kept on local disk so a
-    # worker downloads each version from S3 once.
+def _load(sha: str, name: str, private_name: str) -> Dataset:
+    # Versions are immutable, so the SHA-256 names the local copy; files are kept on local disk
+    # so a worker downloads each version from S3 once.
     cache = Path(settings.DATA_DIR) / "cache" / "datasets"
     cache.mkdir(parents=True, exist_ok=True)
     local = _cached_file(cache / f"{sha}.jsonl", name)

@@ -17,6 +17,7 @@ from evaluator import bins
 from submissions.models import Evaluation
 
 from .. import charts, pagecache
+from .. import columns as registry
 from ..pairs import PairKey, best, pair_choices
 from ..queries import ROW_RELATED, measured, ranked_submissions
 
@@ -96,6 +97,12 @@ def _compare(request: HttpRequest) -> HttpResponse:
         "any_synthetic": any(c.submission.synthetic for c in columns),
         "mixed_scopes": len({(k.dataset, k.version, k.scope) for k in keys}) > 1,
         "charts": _charts(columns) if len(columns) >= 2 else [],
+        # The registry's figures, but those none of the pairs reports.
+        "rows": [
+            row
+            for row in registry.on("figure")
+            if any(registry.value(c.evaluation, row) is not None for c in columns)
+        ],
     }
     return render(request, "board/compare.html", context)
 
@@ -108,29 +115,8 @@ def _charts(columns: list[Column]) -> list[charts.Chart]:
         metric: [bins.usable(e.bins).get(metric, {}).get("summary") for e in es]
         for metric in bins.METRICS
     }
-    out = [
-        charts.compare_metric(
-            names,
-            [e.ipw for e in es],
-            "cmp-ipw",
-            "IPW",
-            "per W",
-            [e.ipw_low for e in es],
-            [e.ipw_high for e in es],
-        ),
-        charts.compare_metric(
-            names,
-            [e.accuracy * 100 for e in es],
-            "cmp-accuracy",
-            "Accuracy",
-            "%",
-            [e.accuracy_low * 100 for e in es],
-            [e.accuracy_high * 100 for e in es],
-        ),
-        charts.compare_metric(
-            names, [e.mean_energy_j for e in es], "cmp-energy", "Energy per query", "J"
-        ),
-        charts.compare_metric(names, [e.mean_power_w for e in es], "cmp-power", "Mean power", "W"),
+    out: list[charts.Chart | None] = [_bars(names, es, c) for c in registry.on("chart")]
+    out += [
         charts.compare_domains(names, [e.per_domain or {} for e in es], "cmp-domains"),
         charts.compare_boxes(
             names, summaries["energy_j"], "cmp-energy-dist", "Energy per query", "J"
@@ -138,3 +124,22 @@ def _charts(columns: list[Column]) -> list[charts.Chart]:
         charts.compare_boxes(names, summaries["latency_s"], "cmp-latency-dist", "Latency", "s"),
     ]
     return [chart for chart in out if chart is not None]
+
+
+def _bars(names: list[str], es: list[Evaluation], column: registry.Column) -> charts.Chart | None:
+    """A registry column side by side, with its 95% interval where the registry has one
+    (``<key>_low`` / ``<key>_high``); a fraction in percent."""
+    values = [registry.value(e, column) for e in es]
+    if any(v is None for v in values):
+        return None
+    scale, unit = (100.0, "%") if column.fmt == "pct" else (1.0, column.unit)
+    by_key = registry.by_key()
+    low_column = by_key.get(f"{column.key}_low")
+    high_column = by_key.get(f"{column.key}_high")
+    low = high = None
+    if low_column and high_column:
+        low = [registry.value(e, low_column) * scale for e in es]
+        high = [registry.value(e, high_column) * scale for e in es]
+    return charts.compare_metric(
+        names, [v * scale for v in values], f"cmp-{column.key}", column.label, unit, low, high
+    )

@@ -19,8 +19,8 @@ from django_htmx.http import push_url
 
 from submissions.models import AIModel, Hardware, Submission
 
-from .. import pagecache, queries, vocab
-from ..state import HEADERS, BoardQuery
+from .. import columns, pagecache, queries, vocab
+from ..state import BoardQuery
 
 TEMPLATE = "board/leaderboard.html"
 TABLE_TTL = 24 * 3600
@@ -36,20 +36,34 @@ def filter_options() -> dict[str, Any]:
     return pagecache.versioned("options", "", queries.filter_options, TABLE_TTL)
 
 
-def table_html(request: HttpRequest, query: BoardQuery, base_path: str) -> str:
-    """The rendered ranked table of ``query`` (cached per board version and state)."""
+def table_html(
+    request: HttpRequest, query: BoardQuery, base_path: str, place: str = "table"
+) -> str:
+    """The rendered ranked table of ``query`` (cached per board version and state), with the
+    registry's metric cells of ``place`` ("table", or "agentic" on the agentic track's page)."""
 
     def build() -> str:
         context = {
             "query": query,
             "page": queries.board_page(query),
-            "headers": HEADERS,
+            "headers": columns.headers(place),
+            "cells": columns.on(place),
             "base_path": base_path,
             "scopes": vocab.SCOPES,
         }
         return render_to_string(f"{TEMPLATE}#table", context, request=None)
 
-    return pagecache.versioned("table", f"{base_path}|{query.cache_key()}", build, TABLE_TTL)
+    return pagecache.versioned(
+        "table", f"{base_path}|{place}|{query.cache_key()}", build, TABLE_TTL
+    )
+
+
+def sort_options() -> list[tuple[str, str, str]]:
+    """(form value, sort key, label) of every sort the registry offers; the default sorts as ""."""
+    return [
+        ("" if key == BoardQuery.sort else key, key, column.label)
+        for key, column in columns.sorts().items()
+    ]
 
 
 def _respond(
@@ -59,18 +73,22 @@ def _respond(
     extra: Callable[[], dict[str, Any]],
     *,
     has_form: bool = False,
+    place: str = "table",
 ) -> HttpResponse:
     fragment = is_fragment(request)
 
     # Anonymous visitors all get the same bytes, so the whole response is cached for them; signed-in
     # users get a fresh page shell (their name, a CSRF token) around the cached table.
     def build() -> bytes:
-        table = table_html(request, query, request.path)
+        table = table_html(request, query, request.path, place)
         if fragment:
             # The filter form's hidden sort inputs follow the table (out-of-band), so the next
             # filter change keeps the sort the user chose by clicking a column header.
             oob = (
-                render_to_string(f"{TEMPLATE}#sort-state", {"query": query, "oob": True})
+                render_to_string(
+                    f"{TEMPLATE}#sort-state",
+                    {"query": query, "oob": True, "sort_options": sort_options()},
+                )
                 if has_form
                 else ""
             )
@@ -100,7 +118,11 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     query = BoardQuery.from_params(request.GET)
 
     def extra() -> dict[str, Any]:
-        return {"options": filter_options(), "scopes": vocab.SCOPES}
+        return {
+            "options": filter_options(),
+            "scopes": vocab.SCOPES,
+            "sort_options": sort_options(),
+        }
 
     return _respond(request, query, TEMPLATE, extra, has_form=True)
 
@@ -121,3 +143,10 @@ def hardware_page(request: HttpRequest, slug: str) -> HttpResponse:
         return {"hardware": hardware, "waiting": waiting}
 
     return _respond(request, query, "board/hardware.html", extra)
+
+
+def agentic_page(request: HttpRequest) -> HttpResponse:
+    """The agentic track: rankings of agentic (``ipw run``) results only, with the registry's
+    agentic columns (per task: energy with every turn and tool call, turns, tool calls)."""
+    query = replace(BoardQuery.from_params(request.GET), workload="agentic")
+    return _respond(request, query, "board/agentic.html", dict, place="agentic")

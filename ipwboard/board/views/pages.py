@@ -12,7 +12,7 @@ from evaluator.measurement_classes import METHODS as METHOD_TABLE
 from submissions.models import Submission
 from submissions.services.outcome import outcome
 
-from .. import charts, pagecache, trends, vocab
+from .. import charts, columns, pagecache, trends, vocab
 
 
 def _year(value: str | None, default: int, allowed: list[int]) -> int:
@@ -105,7 +105,12 @@ def _methodology() -> dict[str, Any]:
     scopes = vocab.schema_enum("measurement", "scope")
     methods = vocab.schema_enum("measurement", "method")
     return {
-        "metrics": vocab.METRICS,
+        # Every exported figure (its bounds are the CI entry's): the registry's help is the definition.
+        "metrics": [
+            c
+            for c in columns.on("export")
+            if c.kind == "metric" and not c.key.endswith(("_low", "_high"))
+        ],
         "scopes": [(s, *vocab.SCOPES.get(s, (s, "Not described yet."))) for s in scopes],
         "methods": [(m, *vocab.METHODS.get(m, (m, "Not described yet."))) for m in methods],
         "badges": [(k, *v) for k, v in vocab.BADGES.items()],
@@ -142,6 +147,7 @@ def submission_status(request: HttpRequest, pk: str) -> HttpResponse:
     context = {
         "submission": submission,
         "evaluation": submission.current_evaluation,
+        "figures": columns.headline(),
         "outcome": outcome(submission),  # the API's and the CLI's words
     }
     template = "board/submission.html"

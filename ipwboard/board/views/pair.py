@@ -11,11 +11,11 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django_htmx.http import push_url
 
-from evaluator import bins, system_info
+from evaluator import bins, perquery, system_info
 from submissions.models import Evaluation, TracePreview
 from submissions.services.perquery import items_at, open_results
 
-from .. import badges, charts, pagecache
+from .. import badges, charts, columns, pagecache
 from ..pairs import PairKey, best, other_classes, pair_evaluations, standing
 from ..trends import parse_date
 from .leaderboard import is_fragment
@@ -86,12 +86,17 @@ class _Rows:
             return []
         start, stop = page.start or 0, page.stop if page.stop is not None else len(self)
         column = SORTS.get(self.sort.lstrip("-"), "")
+        # The drill-down's registry cells the file has (files written before a column existed
+        # lack it), besides the columns every page reads.
+        present = set(self.file.file.schema_arrow.names)
+        extra = [c.name for c in columns.DRILLDOWN if c.name in present]
         return self.file.page(
             self.segments,
             start,
             stop - start,
             sort=column,
             descending=self.sort.startswith("-"),
+            columns=list(dict.fromkeys((*perquery.PAGE_COLUMNS, *extra))),
         ).rows
 
 
@@ -124,6 +129,10 @@ def drilldown(request: HttpRequest, e: Evaluation) -> dict[str, Any]:
     }
     return {
         "q_rows": [(r, items.get(r["position"])) for r in results],
+        # A drill-down cell shows when some row of the page reports it.
+        "q_columns": [
+            c for c in columns.DRILLDOWN if any(r.get(c.name) is not None for r in results)
+        ],
         "q_page": page,
         "q_state": state,
         "q_domains": sorted((e.per_domain or {}).keys()),
@@ -174,6 +183,8 @@ def _pair(request: HttpRequest, **kwargs: str) -> HttpResponse:
             "standing": standing(key),
             "other_classes": other_classes(key),
             "charts": _evaluation_charts(selected),
+            "figures": columns.figures(selected),
+            "history_cells": columns.on("history"),
             "history_chart": charts.history(history, "chart-history") if len(history) > 1 else None,
             "badge_url": badge_url,
             "page_url": page_url,
