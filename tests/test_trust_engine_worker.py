@@ -38,6 +38,10 @@ def _all_zero(path: Path, out: Path, signer: Signer) -> Path:
     index = table.schema.get_field_index("energy_j")
     zeros = pa.array([0.0] * table.num_rows)
     table = table.set_column(index, table.schema.field(index), zeros)
+    # The phase split of the old energies would no longer add up (its own error code).
+    table = table.drop_columns(
+        [c for c in ("prefill_energy_j", "decode_energy_j") if c in table.column_names]
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     members["queries.parquet"] = sink.getvalue()

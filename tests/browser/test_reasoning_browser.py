@@ -21,7 +21,10 @@ def board(alice: Any, alice_key: Any, demo_version: Any, make_bundle: Any) -> li
     from django.core.cache import cache
 
     cache.clear()
+    from evaluator.metrics import MEAN_COLUMNS
+
     submitted = build_board(alice, alice_key, demo_version, make_bundle)
+    Evaluation.objects.update(**dict.fromkeys(MEAN_COLUMNS))  # each run below says what it reports
     agentic = submitted[3]
     agentic.ranking_class = "accelerator-agentic"  # as an `ipw run` result is classed
     agentic.save()
