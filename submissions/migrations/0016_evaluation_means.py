@@ -4,75 +4,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('submissions', '0015_submission_ranking_class'),
+        ("submissions", "0015_submission_ranking_class"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_ane_energy_j',
+            model_name="evaluation",
+            name="mean_ane_energy_j",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_cpu_energy_j',
+            model_name="evaluation",
+            name="mean_cpu_energy_j",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_decode_energy_j',
+            model_name="evaluation",
+            name="mean_decode_energy_j",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_decode_s',
+            model_name="evaluation",
+            name="mean_decode_s",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_gpu_utilization_pct',
+            model_name="evaluation",
+            name="mean_gpu_utilization_pct",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_input_tokens',
+            model_name="evaluation",
+            name="mean_input_tokens",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_output_tokens',
+            model_name="evaluation",
+            name="mean_output_tokens",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_prefill_energy_j',
+            model_name="evaluation",
+            name="mean_prefill_energy_j",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_prefill_s',
+            model_name="evaluation",
+            name="mean_prefill_s",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_reasoning_tokens',
+            model_name="evaluation",
+            name="mean_reasoning_tokens",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_tool_calls',
+            model_name="evaluation",
+            name="mean_tool_calls",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_tool_s',
+            model_name="evaluation",
+            name="mean_tool_s",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='evaluation',
-            name='mean_turns',
+            model_name="evaluation",
+            name="mean_turns",
             field=models.FloatField(null=True),
         ),
     ]
