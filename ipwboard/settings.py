@@ -234,10 +234,7 @@ IPWBOARD_CHALLENGE_TTL_SECONDS = env_int("IPWBOARD_CHALLENGE_TTL_SECONDS", 24 * 
 IPWBOARD_STALE_QUEUED_SECONDS = env_int("IPWBOARD_STALE_QUEUED_SECONDS", 600)
 # A stored bundle file no row points at (a crash between storing and inserting) is deleted after:
 # Stored files (bundles, per-query files, dataset item files) no row owns are deleted after this.
-# The old name (bundles only) is still read.
-IPWBOARD_ORPHAN_FILE_SECONDS = env_int(
-    "IPWBOARD_ORPHAN_FILE_SECONDS", env_int("IPWBOARD_ORPHAN_BUNDLE_SECONDS", 86400)
-)
+IPWBOARD_ORPHAN_FILE_SECONDS = env_int("IPWBOARD_ORPHAN_FILE_SECONDS", 86400)
 # A RUNNING submission older than this lost its worker (SIGKILL, OOM, host gone): the sweeper
 # re-enqueues it and a worker may reclaim it. Must exceed the hard time limit, or a slow but live
 # task could be claimed twice (the second run would then find it finished and record nothing).
