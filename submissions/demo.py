@@ -141,42 +141,27 @@ def demo_runs(
     demo_dataset: Dataset, mixed_dataset: Dataset
 ) -> Iterator[tuple[str, dict[str, Any], pa.Table, pa.Table]]:
     """Every demo run the seed command submits: (file name, manifest, queries, trace)."""
-    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(PAIRS):
-        manifest, queries, trace = synth_run(
-            demo_dataset,
-            find_model(model_id),
-            find_hardware(hw_label),
-            run_date=run_date,
-            quantization=quant,
-            engine=engine,
-            seed=1000 + index,
-            # The largest model claims more than it scores: shows the claim-gap flag.
-            claimed_accuracy=0.95 if model_id == "demo/condor-70b" else None,
-        )
-        yield f"demo-{index:02d}.ipwb", manifest, queries, trace
-    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(MIXED_PAIRS):
-        manifest, queries, trace = synth_run(
-            mixed_dataset,
-            find_model(model_id),
-            find_hardware(hw_label),
-            run_date=run_date,
-            quantization=quant,
-            engine=engine,
-            seed=2000 + index,
-        )
-        yield f"demo-mixed-{index:02d}.ipwb", manifest, queries, trace
-    for index, (model_id, hw_label, run_date, quant, engine) in enumerate(AGENTIC_PAIRS):
-        manifest, queries, trace = synth_run(
-            demo_dataset,
-            find_model(model_id),
-            find_hardware(hw_label),
-            run_date=run_date,
-            quantization=quant,
-            engine=engine,
-            seed=3000 + index,
-            agentic=True,
-        )
-        yield f"demo-agentic-{index:02d}.ipwb", manifest, queries, trace
+    # (name prefix, pairs, dataset, first seed, agentic): one loop, each run's seed as before.
+    groups = (
+        ("demo", PAIRS, demo_dataset, 1000, False),
+        ("demo-mixed", MIXED_PAIRS, mixed_dataset, 2000, False),
+        ("demo-agentic", AGENTIC_PAIRS, demo_dataset, 3000, True),
+    )
+    for prefix, pairs, dataset, first_seed, agentic in groups:
+        for index, (model_id, hw_label, run_date, quant, engine) in enumerate(pairs):
+            manifest, queries, trace = synth_run(
+                dataset,
+                find_model(model_id),
+                find_hardware(hw_label),
+                run_date=run_date,
+                quantization=quant,
+                engine=engine,
+                seed=first_seed + index,
+                # The largest model claims more than it scores: shows the claim-gap flag.
+                claimed_accuracy=0.95 if model_id == "demo/condor-70b" and not agentic else None,
+                agentic=agentic,
+            )
+            yield f"{prefix}-{index:02d}.ipwb", manifest, queries, trace
 
 
 def _wrong_number(reference: str, rng: np.random.Generator) -> str:
